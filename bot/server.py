@@ -1,0 +1,156 @@
+"""The one aiohttp application: health checks, the try-a-message page, and mounts.
+
+Platform adapters and the reporting pages add their routes through
+:data:`EXTENSIONS`; each one is a ``mount(app, services)`` function that returns
+a one-line description for the start-up log, or None when it is not configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from discretion.assessment import Assessment
+from discretion.config import Settings
+from discretion.logs import get_logger
+from discretion.message import Message
+
+log = get_logger("discretion.server")
+
+# "module:function" mounts, in order. Each adds its routes or returns None.
+EXTENSIONS: list[str] = []
+
+MAX_TRY_CHARS = 20_000
+
+
+@dataclass
+class Services:
+    """What every part of the server shares: settings, engine, thread pool, stores."""
+
+    settings: Settings
+    engine: Any
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "assess"))
+    extras: dict[str, Any] = field(default_factory=dict)
+    on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
+
+    async def assess(self, message: Message, memory: Any = None) -> Assessment:
+        """Assess off the event loop (spaCy is CPU-bound)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.engine.assess, message, memory)
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+
+
+def templates() -> jinja2.Environment:
+    """The Jinja2 environment for server-rendered pages (autoescaped)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("discretion", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        enable_async=False,
+    )
+
+
+def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+    """Render a template to an HTML response."""
+    html = request.app[TEMPLATES].get_template(name).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks = {"engine": services.engine is not None}
+    for check in services.on_ready:
+        try:
+            checks[getattr(check, "__name__", "check")] = await check()
+        except Exception:  # a failing dependency makes us not ready; it must not crash the probe
+            checks[getattr(check, "__name__", "check")] = False
+    ok = all(checks.values())
+    return web.json_response(
+        {
+            "status": "ready" if ok else "not ready",
+            "checks": checks,
+            "config": services.settings.config_version,
+        },
+        status=200 if ok else 503,
+    )
+
+
+async def try_page(request: web.Request) -> web.Response:
+    return render(request, "try.html", assessment=None, error=None)
+
+
+async def try_submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    form = await request.post()
+    text = form.get("text", "")
+    if not isinstance(text, str) or not text.strip():
+        return render(
+            request, "try.html", status=400, assessment=None, error="Type a message to check."
+        )
+    if len(text) > MAX_TRY_CHARS:
+        return render(
+            request,
+            "try.html",
+            status=413,
+            assessment=None,
+            error=f"That is longer than {MAX_TRY_CHARS:,} characters; try a shorter message.",
+        )
+    assessment = await services.assess(Message(text=text, platform="web"))
+    from discretion.reasons import describe
+
+    return render(request, "try.html", assessment=assessment, describe=describe, error=None)
+
+
+def create_app(settings: Settings, engine: Any | None = None) -> web.Application:
+    """Build the aiohttp application with every configured part mounted."""
+    if engine is None:
+        from discretion.engine import Engine
+
+        engine = Engine(settings)
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    services = Services(settings=settings, engine=engine)
+    app[SERVICES] = services
+    app[TEMPLATES] = templates()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/", try_page)
+    app.router.add_post("/", try_submit)
+    static = Path(__file__).parent / "static"
+    if static.is_dir():
+        app.router.add_static("/static/", static)
+    for spec in EXTENSIONS:
+        module, _, func = spec.partition(":")
+        mount = getattr(importlib.import_module(module), func)
+        said = mount(app, services)
+        log.info("mounted", part=spec, detail=said or "not configured")
+
+    async def _shutdown(_: web.Application) -> None:
+        services.executor.shutdown(wait=True, cancel_futures=False)
+
+    app.on_cleanup.append(_shutdown)
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 3978) -> int:
+    """Run the server until interrupted; returns the exit status."""
+    os.makedirs("var", exist_ok=True)
+    app = create_app(settings)
+    log.info("starting", host=host, port=port, config=settings.config_version)
+    print(f"Discretion is running: open http://{host}:{port}/ to try a message.", flush=True)
+    web.run_app(app, host=host, port=port, print=None)
+    return 0
