@@ -90,23 +90,28 @@ def scan(stream: IO[bytes], out: IO[str], engine: Any) -> int:
     memory = memory_for(engine.settings)
     failed = False
     for batch in _batches(stream, engine.settings.nlp.batch_size):
-        parsed = [(n, *_parse_line(raw, n)) for n, raw in batch]
-        messages = [m for _, _, m in parsed if m is not None]
+        parsed = [(n, *_parse_line(raw, n), _raw_id(raw)) for n, raw in batch]
+        messages = [m for _, _, m, _ in parsed if m is not None]
         assessments = iter(engine.assess_many(messages, memory=memory)) if messages else iter(())
-        for _n, error, message in parsed:
+        for _n, error, _message, ident in parsed:
             if error is not None:
                 failed = True
                 out.write(json.dumps(error) + "\n")
                 continue
             a = next(assessments)
-            record = {"id": _id_back(message), **a.to_json()}
+            record = {"id": ident, **a.to_json()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return EXIT_LINE_ERRORS if failed else EXIT_OK
 
 
-def _id_back(message: Message | None) -> Any:
-    return None if message is None else message.message_id
+def _raw_id(raw: bytes) -> Any:
+    """The id exactly as the input gave it (a number stays a number)."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return obj.get("id") if isinstance(obj, dict) else None
 
 
 # --- check / explain ---------------------------------------------------------------

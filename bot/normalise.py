@@ -50,7 +50,7 @@ def _replacement(ch: str) -> str | None:
     code = ord(ch)
     if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be encoded: make it inert
         return "\ufffd"
-    if code < 32 and ch not in "\n\t\r" or code == 127:
+    if (code < 32 and ch not in "\n\t\r") or code == 127:
         return " "
     if unicodedata.category(ch) == "Cf":  # other format controls (bidi marks and the like)
         return ""

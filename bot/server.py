@@ -18,7 +18,6 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-
 from discretion.assessment import Assessment
 from discretion.config import Settings
 from discretion.logs import get_logger
