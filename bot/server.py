@@ -22,6 +22,7 @@ from discretion.assessment import Assessment
 from discretion.config import Settings
 from discretion.logs import get_logger
 from discretion.message import Message
+from discretion.work import WorkQueue
 
 log = get_logger("discretion.server")
 
@@ -38,6 +39,10 @@ class Services:
     settings: Settings
     engine: Any
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "assess"))
+    # Work taken off the request path (assess, then reply); see discretion.work.
+    work: WorkQueue = field(default_factory=WorkQueue)
+    # The database store (discretion.store), set by its mount; None until then.
+    store: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
 
@@ -138,10 +143,16 @@ def create_app(settings: Settings, engine: Any | None = None) -> web.Application
         said = mount(app, services)
         log.info("mounted", part=spec, detail=said or "not configured")
 
+    async def _start_work(_: web.Application) -> None:
+        await services.work.start()
+
     async def _shutdown(_: web.Application) -> None:
+        # Drain accepted work before the executor goes: nothing accepted is lost.
+        await services.work.stop()
         services.executor.shutdown(wait=True, cancel_futures=False)
 
-    app.on_cleanup.append(_shutdown)
+    app.on_startup.append(_start_work)
+    app.on_shutdown.append(_shutdown)
     return app
 
 
