@@ -100,7 +100,8 @@ def scan(stream: IO[bytes], out: IO[str], engine: Any) -> int:
                 continue
             a = next(assessments)
             record = {"id": ident, **a.to_json()}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            # ASCII-escaped so that even a lone surrogate from the input is valid output.
+            out.write(json.dumps(record) + "\n")
         out.flush()
     return EXIT_LINE_ERRORS if failed else EXIT_OK
 
