@@ -18,6 +18,8 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+
+from discretion import metrics
 from discretion.assessment import Assessment
 from discretion.config import Settings
 from discretion.logs import get_logger
@@ -47,9 +49,15 @@ class Services:
     on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
 
     async def assess(self, message: Message, memory: Any = None) -> Assessment:
-        """Assess off the event loop (spaCy is CPU-bound)."""
+        """Assess off the event loop (spaCy is CPU-bound), counting and timing it."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.engine.assess, message, memory)
+        engine = self.engine  # read once: a reload may swap it while we wait
+        with metrics.ASSESS_SECONDS.labels(message.platform).time():
+            assessment = await loop.run_in_executor(self.executor, engine.assess, message, memory)
+        metrics.EVENTS_ASSESSED.labels(message.platform).inc()
+        if assessment.warn:
+            metrics.WARNINGS.labels(message.platform).inc()
+        return assessment
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
@@ -94,6 +102,13 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+async def metrics_page(request: web.Request) -> web.Response:
+    metrics.QUEUE_DEPTH.set(request.app[SERVICES].work.depth)
+    return web.Response(
+        body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST}
+    )
+
+
 async def try_page(request: web.Request) -> web.Response:
     return render(request, "try.html", assessment=None, error=None)
 
@@ -132,6 +147,7 @@ def create_app(settings: Settings, engine: Any | None = None) -> web.Application
     app[TEMPLATES] = templates()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/", try_page)
     app.router.add_post("/", try_submit)
     static = Path(__file__).parent / "static"

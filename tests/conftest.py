@@ -6,6 +6,7 @@ import os
 import socket
 
 import pytest
+
 from discretion.config import Settings, load_settings
 from discretion.engine import Engine
 

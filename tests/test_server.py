@@ -49,3 +49,15 @@ async def test_markup_in_the_message_is_escaped(client):
     html = await r.text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+async def test_metrics_count_assessments_and_never_carry_text(client):
+    await client.post("/", data={"text": "pt nhs no 943 476 5919 Zebedee"})
+    r = await client.get("/metrics")
+    body = await r.text()
+    assert r.status == 200
+    assert 'discretion_events_assessed_total{platform="web"}' in body
+    assert 'discretion_warnings_total{platform="web"}' in body
+    assert "discretion_assessment_seconds_bucket" in body
+    assert "discretion_queue_depth" in body
+    assert "Zebedee" not in body and "5919" not in body

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import spacy
 import yaml
-from discretion.config import ConfigError, ConfigProblem, LocalRecognizer, Settings
-from discretion.recognizers import Recognizer, build_all
 from presidio_analyzer import (
     AnalysisExplanation,
     AnalyzerEngine,
@@ -29,6 +27,9 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine
 from presidio_analyzer.recognizer_registry import RecognizerRegistryProvider
+
+from discretion.config import ConfigError, ConfigProblem, LocalRecognizer, Settings
+from discretion.recognizers import Recognizer, build_all
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
