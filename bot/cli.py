@@ -222,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("text")
     k = sub.add_parser("check-config", help="validate a configuration file strictly")
     k.add_argument("file", nargs="?")
+    ev = sub.add_parser("eval", help="measure a configuration against a labelled corpus")
+    ev.add_argument("corpus")
+    # SUPPRESS: without --config here, the top-level --config (if any) is kept.
+    ev.add_argument("--config", default=argparse.SUPPRESS, help="configuration to measure")
+    ev.add_argument("--compare", metavar="PROPOSED", help="a proposed configuration to compare")
+    ev.add_argument("--json", metavar="OUT", help="write every figure here as JSON")
+    ev.add_argument("--kinds", help="comma-separated kinds to keep, e.g. direct,quasi")
     v = sub.add_parser("serve", help="run the web server (Slack, Teams, pages)")
     v.add_argument("--host", default=os.environ.get("DISCRETION_HOST", "127.0.0.1"))
     v.add_argument("--port", type=int, default=int(os.environ.get("DISCRETION_PORT", "3978")))
@@ -238,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "check-config":
         return check_config(args.file or args.config)
+    if args.command == "eval":
+        from discretion.evaluate import command
+
+        return command(args.corpus, args.config, args.compare, args.json, args.kinds)
     settings = _settings(args.config)
     if args.command == "serve":
         from discretion.server import serve
