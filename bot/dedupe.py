@@ -6,9 +6,10 @@ the same protocol so that any replica can tell an event was already taken.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Deduplicator(Protocol):
@@ -36,3 +37,25 @@ class MemoryDeduplicator:
             return False
         self._seen[key] = now
         return True
+
+
+class RedisDeduplicator:
+    """Keys held in Redis (SET NX with expiry), shared by every replica."""
+
+    def __init__(self, client: Any, ttl_seconds: float = 3600.0, prefix: str = "discretion:seen:"):
+        self.client = client
+        self.ttl = int(ttl_seconds)
+        self.prefix = prefix
+
+    async def first_time(self, key: str) -> bool:
+        return bool(await self.client.set(self.prefix + key, b"1", nx=True, ex=self.ttl))
+
+
+def deduplicator_from_env(ttl_seconds: float = 3600.0) -> Deduplicator:
+    """Redis when ``REDIS_URL`` is set (replicas share what they have seen), else in-process."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return MemoryDeduplicator(ttl_seconds)
+    import redis.asyncio as redis
+
+    return RedisDeduplicator(redis.Redis.from_url(url), ttl_seconds)
