@@ -29,7 +29,9 @@ from discretion.work import WorkQueue
 log = get_logger("discretion.server")
 
 # "module:function" mounts, in order. Each adds its routes or returns None.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = [
+    "discretion.reload:mount",
+]
 
 MAX_TRY_CHARS = 20_000
 
