@@ -31,6 +31,7 @@ log = get_logger("discretion.server")
 # "module:function" mounts, in order. Each adds its routes or returns None.
 EXTENSIONS: list[str] = [
     "discretion.reload:mount",
+    "discretion.adapters.slack.mount:mount",
 ]
 
 MAX_TRY_CHARS = 20_000

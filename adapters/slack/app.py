@@ -1,0 +1,263 @@
+"""The Slack side of the server: a bolt AsyncApp wired to the core.
+
+Events are acknowledged at once (bolt answers Slack before our listener runs);
+the listener drops repeats, and hands the message to the shared work queue,
+where it is assessed and, if need be, the poster is warned privately.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from discretion.adapters.slack import actions, commands
+from discretion.adapters.slack.blocks import warning_blocks, warning_text
+from discretion.adapters.slack.client import call, make_client
+from discretion.adapters.slack.events import Skip, SlackMessage, from_event
+from discretion.adapters.slack.refs import MessageRef
+from discretion.adapters.slack.settings import SlackSettings
+from discretion.assessment import Assessment
+from discretion.dedupe import Deduplicator, MemoryDeduplicator
+from discretion.logs import get_logger
+from discretion.notice import build_notice
+
+log = get_logger("discretion.adapters.slack")
+
+# Slack ids look like C0123ABCD; a channel override that does not is a channel name,
+# and only then do we need to ask Slack what a channel is called.
+_SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+CHANNEL_NAME_SECONDS = 3600.0
+
+
+@dataclass
+class Counters:
+    """What the adapter has done since start-up (for logs and the benchmark)."""
+
+    received: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    assessed: int = 0
+    warned: int = 0
+    failed: int = 0
+
+
+class SlackAdapter:
+    """One Slack workspace: the bolt app, the Web API client, and the core services."""
+
+    def __init__(
+        self,
+        config: SlackSettings,
+        services: Any,
+        *,
+        dedupe: Deduplicator | None = None,
+        installations: Any = None,
+        oauth: Any = None,
+        web_app: Any = None,
+    ):
+        self.config = config
+        self.services = services
+        self.client: AsyncWebClient = make_client(config)
+        self.dedupe: Deduplicator = dedupe or MemoryDeduplicator()
+        # Users' own tokens (for Replace / Delete); None when OAuth is not configured.
+        self.installations = installations
+        self.oauth = oauth
+        self.counters = Counters()
+        # The aiohttp app, to see whether the one-click report pages are mounted.
+        self.web_app = web_app
+        self._links_mounted = False
+        self._channel_names: dict[str, tuple[float, str | None]] = {}
+        self.socket_mode: Any = None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.signing_secret or None,
+            # Acknowledge first, work afterwards: Slack gives us 3 seconds.
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+            # Events caused by Discretion itself are never checked.
+            ignoring_self_events_enabled=True,
+            url_verification_enabled=True,
+        )
+        self.app.event("message")(self._on_message)
+        actions.register(self)
+        commands.register(self)
+
+    # --- receiving ---------------------------------------------------------------
+
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Take one message event: drop repeats, then queue it for assessment."""
+        self.counters.received += 1
+        event = body.get("event") or {}
+        key = body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts')}"
+        if not await self.dedupe.first_time(f"slack:{key}"):
+            self.counters.duplicates += 1
+            log.info("slack.duplicate", event_id=key)
+            return
+        found = from_event(event, team_id=body.get("team_id"))
+        if isinstance(found, Skip):
+            self.counters.skipped += 1
+            log.debug("slack.skipped", event_id=key, reason=found.reason)
+            return
+        if context.bot_user_id and found.user == context.bot_user_id:
+            self.counters.skipped += 1
+            return
+        await self.services.work.submit(partial(self.check_and_warn, found, key))
+
+    async def check_and_warn(self, found: SlackMessage, event_id: str = "") -> bool:
+        """Assess a message and warn its poster privately; True if a warning went out."""
+        mode = await self.channel_mode(found.channel)
+        if mode == "ignore":
+            self.counters.skipped += 1
+            return False
+        try:
+            assessment = await self.services.assess(found.message)
+        except Exception as exc:  # the engine failing must not take the worker down
+            self.counters.failed += 1
+            log.error("slack.assess_failed", event_id=event_id, error=type(exc).__name__)
+            return False
+        self.counters.assessed += 1
+        if not assessment.warn:
+            return False
+        sent = await self.warn(found, assessment, quiet=mode == "quiet")
+        log.info(
+            "slack.warned" if sent else "slack.warn_failed",
+            event_id=event_id,
+            channel=found.channel,
+            kinds=assessment.entity_types,
+            risk=round(assessment.risk, 3),
+            edited=found.edited,
+        )
+        return sent
+
+    async def warn(self, found: SlackMessage, assessment: Assessment, *, quiet: bool) -> bool:
+        """Send the private warning for one assessed message."""
+        can_edit = await self.user_token(found.team_id, found.user) is not None
+        notice = build_notice(
+            assessment,
+            policy_url=self.services.settings.policy_url,
+            report_url=self.report_link(found, assessment),
+            can_edit=can_edit,
+            quiet=quiet,
+        )
+        ref = MessageRef(
+            channel=found.channel,
+            ts=found.ts,
+            user=found.user,
+            thread_ts=found.thread_ts,
+            team_id=found.team_id,
+            # One entry per finding, so the report can count them.
+            kinds=tuple(f.entity_type for f in assessment.findings),
+            recognizers=tuple(dict.fromkeys(f.recognizer for f in assessment.findings)),
+            reasons=tuple(assessment.reasons),
+            excerpt=assessment.redacted,
+            extra=self.hash_extra(found.message.text),
+        )
+        data = await call(
+            "chat.postEphemeral",
+            self.client.chat_postEphemeral(
+                channel=found.channel,
+                user=found.user,
+                thread_ts=found.thread_ts,
+                text=warning_text(notice),
+                blocks=warning_blocks(notice, ref, report_link=notice.report_url),
+            ),
+        )
+        if data is None:
+            self.counters.failed += 1
+            return False
+        self.counters.warned += 1
+        return True
+
+    # --- helpers the actions share -------------------------------------------------
+
+    async def channel_mode(self, channel: str) -> str:
+        """monitor, quiet or ignore for a channel, by its id or (if needed) its name."""
+        channels = self.services.settings.channels
+        if not channels.overrides or channel in channels.overrides:
+            return channels.mode_for(channel)
+        name = None
+        if any(not _SLACK_ID.match(k) for k in channels.overrides):
+            name = await self.channel_name(channel)
+        return channels.mode_for(channel, name)
+
+    async def channel_name(self, channel: str) -> str | None:
+        """A channel's name (cached for an hour); None when Slack will not say."""
+        now = time.monotonic()
+        cached = self._channel_names.get(channel)
+        if cached and now - cached[0] < CHANNEL_NAME_SECONDS:
+            return cached[1]
+        data = await call("conversations.info", self.client.conversations_info(channel=channel))
+        name = None
+        if data and isinstance(data.get("channel"), dict):
+            value = data["channel"].get("name")
+            name = value if isinstance(value, str) else None
+        self._channel_names[channel] = (now, name)
+        return name
+
+    async def user_token(self, team_id: str | None, user_id: str) -> str | None:
+        """The poster's own token, when they have authorised Discretion to edit for them."""
+        if self.installations is None:
+            return None
+        if self.oauth is not None and not await self.oauth.ensure_ready():
+            return None
+        try:
+            found = await self.installations.async_find_installation(
+                enterprise_id=None, team_id=team_id, user_id=user_id
+            )
+        except Exception as exc:  # a database hiccup means "ask them to do it by hand"
+            log.error("slack.installation_lookup_failed", error=type(exc).__name__)
+            return None
+        return getattr(found, "user_token", None) if found is not None else None
+
+    def report_link(self, found: SlackMessage, assessment: Assessment) -> str | None:
+        """A one-click report link, when the report pages are part of this server."""
+        if not self.report_pages_mounted():
+            return None
+        try:
+            from discretion.web.links import make_report_link
+        except ImportError:
+            return None
+        counts: dict[str, int] = {}
+        for f in assessment.findings:
+            counts[f.entity_type] = counts.get(f.entity_type, 0) + 1
+        try:
+            return make_report_link(
+                self.services,
+                platform="slack",
+                channel=found.channel,
+                permalink=None,
+                poster_id=found.user,
+                entity_types=assessment.entity_types,
+                workspace=found.team_id,
+                message_id=found.ts,
+                message_time=found.message.sent_at,
+                counts=counts,
+            )
+        except Exception as exc:  # no link is better than no warning
+            log.error("slack.report_link_failed", error=type(exc).__name__)
+            return None
+
+    def report_pages_mounted(self) -> bool:
+        """True once the server has a /report/ page for one-click links to open."""
+        if not self._links_mounted and self.web_app is not None:
+            self._links_mounted = any(
+                r.resource is not None and r.resource.canonical.startswith("/report/")
+                for r in self.web_app.router.routes()
+            )
+        return self._links_mounted
+
+    def hash_extra(self, text: str) -> dict[str, str]:
+        """The message's keyed hash (to match repeats), when the store's key is available."""
+        store = self.services.store
+        key = getattr(store, "message_key", None)
+        if not key:
+            return {}
+        from discretion.reporting import message_hash
+
+        return {"hash": message_hash(text, key)}
