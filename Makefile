@@ -36,7 +36,7 @@ eval: $(STAMP)
 	@if [ -f $(EVAL)/score.py ]; then \
 	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $(EVAL)/score.py --cmd "discretion scan" \
 	    --kinds direct,mixed,format_tricky,negative_staff,negative_clinical,negative_general,negative_lookalike \
-	    --min-recall 0.97 --max-false-alarm 0.08 --max-leak 0.02 $(EVAL)/dev.jsonl; \
+	    --min-recall 0.97 --max-false-alarm 0.08 --max-leak 0.02 $(EVAL)/dev.jsonl && \
 	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $(EVAL)/score.py --cmd "discretion scan" $(EVAL)/dev.jsonl; \
 	else echo "no $(EVAL)/score.py beside this checkout: detection gate skipped"; fi
 
