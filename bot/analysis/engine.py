@@ -79,6 +79,7 @@ class _Wrapped(EntityRecognizer):
         self.inner = inner
         entities = list(getattr(inner, "supported", None) or type(inner).entities)
         name = getattr(inner, "label", None) or type(inner).name or type(inner).__name__
+        self.label: str = name
         super().__init__(
             supported_entities=entities,
             name=name,
@@ -98,10 +99,10 @@ class _Wrapped(EntityRecognizer):
             if entities and hit.entity not in entities:
                 continue
             explanation = AnalysisExplanation(
-                recognizer=self.name,
+                recognizer=self.label,
                 original_score=hit.score,
-                pattern_name=hit.pattern or None,
-                textual_explanation=hit.note or None,
+                pattern_name=hit.pattern or None,  # type: ignore[arg-type]  # Presidio accepts None
+                textual_explanation=hit.note or None,  # type: ignore[arg-type]
             )
             out.append(
                 RecognizerResult(
@@ -111,7 +112,7 @@ class _Wrapped(EntityRecognizer):
                     score=hit.score,
                     analysis_explanation=explanation,
                     recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.label,
                         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                     },
                 )
@@ -136,9 +137,9 @@ def _local_recognizer(spec: LocalRecognizer) -> PresidioPatternRecognizer:
         supported_entity=spec.supported_entity,
         name=spec.name,
         supported_language=spec.supported_language,
-        patterns=[PresidioPattern(p.name, p.regex, p.score) for p in spec.patterns] or None,
-        deny_list=spec.deny_list or None,
-        context=spec.context or None,
+        patterns=[PresidioPattern(p.name, p.regex, p.score) for p in spec.patterns] or None,  # type: ignore[arg-type]
+        deny_list=spec.deny_list or None,  # type: ignore[arg-type]
+        context=spec.context or None,  # type: ignore[arg-type]
     )
 
 
@@ -167,12 +168,13 @@ class AnalysisEngine:
             raise ConfigError(
                 [ConfigProblem("presidio.yaml", None, "ner_model_configuration", "missing")]
             )
-        self.nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
-        if not isinstance(self.nlp_engine, SpacyNlpEngine):
+        nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
+        if not isinstance(nlp_engine, SpacyNlpEngine):
             raise ConfigError(
                 [ConfigProblem("presidio.yaml", None, "nlp_engine_name", "must be spacy")]
             )
-        self.nlp = self.nlp_engine.get_nlp(LANGUAGE)
+        self.nlp_engine: SpacyNlpEngine = nlp_engine
+        self.nlp = nlp_engine.get_nlp(LANGUAGE)
 
         registry_conf = dict(conf["recognizer_registry"])
         # Built without the NLP engine so Presidio does not add its spaCy NER recognizer:
@@ -184,7 +186,7 @@ class AnalysisEngine:
             r for r in registry.recognizers if type(r).__name__ != "SpacyRecognizer"
         ]
         expected = {r["name"] for r in registry_conf.get("recognizers", []) if isinstance(r, dict)}
-        loaded = {r.name for r in registry.recognizers}
+        loaded = {str(getattr(r, "name", "")) for r in registry.recognizers}
         if not expected <= loaded:
             raise ConfigError(
                 [
@@ -211,8 +213,7 @@ class AnalysisEngine:
             context_aware_enhancer=enhancer,
             log_decision_process=False,
         )
-        self.recognizer_names = sorted({r.name for r in registry.recognizers})
-        self.allow_list = [a for a in settings.allow_list]
+        self.recognizer_names = sorted({str(getattr(r, "name", "")) for r in registry.recognizers})
 
     # --- analysis ------------------------------------------------------------------
 
