@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import need_service
+from needs import need_service
 
 from discretion.dedupe import MemoryDeduplicator, RedisDeduplicator, deduplicator_from_env
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import need_service
+from needs import need_service
 
 from discretion.reporting import (
     BreachReport,

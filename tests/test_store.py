@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import need_service
+from needs import need_service
 
 from discretion.store import Store, StoreError, database_url
 from discretion.store import models as m
