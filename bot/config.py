@@ -120,6 +120,109 @@ class RiskSettings(_Strict):
     memory_max_threads: int = Field(10_000, ge=1)
 
 
+# --- escalation to the data protection lead --------------------------------------
+
+
+class EmailEscalation(_Strict):
+    """Email to the data protection lead, always encrypted (STARTTLS or TLS)."""
+
+    host: str = ""  # empty: no email
+    port: int = Field(587, ge=1, le=65535)
+    # "starttls" (port 587) upgrades the connection; "tls" (port 465) is encrypted from the start.
+    security: Literal["starttls", "tls"] = "starttls"
+    username: str = ""
+    # The password is a secret, so the file names the environment variable that holds it.
+    password_env: str = "DISCRETION_SMTP_PASSWORD"
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    # A certificate authority to trust as well as the system's (a trust's own mail relay).
+    ca_file: str = ""
+    timeout_seconds: float = Field(30, gt=0, le=300)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.recipients)
+
+
+class WebhookEscalation(_Strict):
+    """A POST to another system, signed with HMAC-SHA256 so it can tell the call is ours."""
+
+    url: str = ""  # empty: no webhook
+    secret_env: str = "DISCRETION_WEBHOOK_SECRET"
+    timeout_seconds: float = Field(10, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not v:
+            return v
+        local = re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", v)
+        if not v.startswith("https://") and not local:
+            raise ValueError(
+                "the webhook address must start with https:// (http only to this machine)"
+            )
+        return v
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+class ChatEscalation(_Strict):
+    """Where the chat adapters post the lead's alerts (read by their notifiers)."""
+
+    slack_channel: str = ""  # a Slack channel or user id, e.g. C0123 or U0123
+    teams_channel: str = ""  # a Teams conversation id, e.g. 19:...@thread.tacv2
+
+
+class RetrySettings(_Strict):
+    """How often a failed alert is tried again: the delay doubles up to a ceiling."""
+
+    first_delay_seconds: float = Field(30, gt=0)
+    max_delay_seconds: float = Field(3600, gt=0)
+    max_attempts: int = Field(100, ge=1)
+
+
+class EscalationSettings(_Strict):
+    """Telling the data protection lead: channels, the case link and the 72-hour reminders."""
+
+    # Where the dashboard is reached; empty: $DISCRETION_PUBLIC_URL, else this machine.
+    dashboard_url: str = ""
+    case_path: str = "/cases/{reference}"
+    # Hours after the organisation became aware; the ICO deadline is at 72.
+    reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 48.0, 66.0])
+    check_every_seconds: float = Field(60, ge=1, le=3600)
+    email: EmailEscalation = Field(default_factory=EmailEscalation)
+    webhook: WebhookEscalation = Field(default_factory=WebhookEscalation)
+    chat: ChatEscalation = Field(default_factory=ChatEscalation)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _within_deadline(cls, v: list[float]) -> list[float]:
+        for hours in v:
+            if not 0 < hours < 72:
+                raise ValueError("each reminder must be between 0 and 72 hours after awareness")
+        if len(set(v)) != len(v):
+            raise ValueError("a reminder time is given twice")
+        return sorted(v)
+
+    @field_validator("case_path")
+    @classmethod
+    def _has_reference(cls, v: str) -> str:
+        if "{reference}" not in v or not v.startswith("/"):
+            raise ValueError("case_path must start with / and contain {reference}")
+        return v
+
+
 class Settings(_Strict):
     """The whole site configuration, after defaults and the site file are merged."""
 
@@ -134,6 +237,7 @@ class Settings(_Strict):
     recognizers: list[LocalRecognizer] = Field(default_factory=list)
     channels: Channels = Field(default_factory=Channels)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     policy_url: str = "https://www.gmc-uk.org/professional-standards/ethical-hub/using-social-media-as-a-medical-professional"
     # A digest of the merged configuration; filled in by the loader.
     fingerprint: str = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -123,12 +123,15 @@ class Store:
         *,
         schema: str | None = None,
         message_key: bytes | None = None,
+        clock: Callable[[], datetime] = m.utcnow,
         echo: bool = False,
     ):
         self.url = database_url(url)
         self.schema = schema
         # The per-install key for message_hash(); set by the mount from discretion.store.secret.
         self.message_key = message_key
+        # Where "now" comes from for timestamps the store sets itself; tests pass a ManualClock.
+        self.clock = clock
         # Set when a notification is queued so the sender wakes at once (report_breach sets it).
         self.outbox_waiting = asyncio.Event()
         connect_args: dict[str, Any] = {}
@@ -186,8 +189,8 @@ class Store:
 
     # --- audit -------------------------------------------------------------------
 
-    @staticmethod
     def _event(
+        self,
         session: AsyncSession,
         *,
         actor: str,
@@ -201,7 +204,7 @@ class Store:
             actor=_clip(actor, m.MAX_ID) or "",
             action=action[:64],
             details=dict(details or {}),
-            at=at or m.utcnow(),
+            at=at or self.clock(),
         )
         session.add(ev)
         return ev
@@ -250,11 +253,11 @@ class Store:
             raise StoreError(f"unknown incident fields: {', '.join(sorted(unknown))}")
         for forbidden in ("id", "reference", "deadline", "status"):
             values.pop(forbidden, None)
-        aware_at = values.get("aware_at") or m.utcnow()
+        aware_at = values.get("aware_at") or self.clock()
         values["aware_at"] = aware_at
         values["deadline"] = aware_at + m.REPORTING_WINDOW
         values.setdefault("created_by", actor)
-        now = m.utcnow()
+        now = self.clock()
         async with self.sessions.begin() as session:
             incident = m.Incident(**values, status=m.NEW, created_at=now, updated_at=now)
             session.add(incident)
@@ -276,7 +279,11 @@ class Store:
                 at=now,
             )
             for kind in notify:
-                session.add(m.Notification(incident_id=incident.id, kind=kind, next_attempt_at=now))
+                session.add(
+                    m.Notification(
+                        incident_id=incident.id, kind=kind, next_attempt_at=now, created_at=now
+                    )
+                )
         log.info("incident.created", reference=incident.reference, source=incident.source)
         return incident
 
@@ -361,7 +368,7 @@ class Store:
                 incident.deadline = incident.aware_at + m.REPORTING_WINDOW
                 changed["deadline"] = incident.deadline.isoformat()
             if changed:
-                incident.updated_at = m.utcnow()
+                incident.updated_at = self.clock()
                 self._event(
                     session,
                     actor=actor,
@@ -407,7 +414,7 @@ class Store:
                 if getattr(incident, field) != value:
                     setattr(incident, field, value)
                     changed[field] = _audit_value(field, value)
-            now = m.utcnow()
+            now = self.clock()
             incident.status = status
             incident.updated_at = now
             incident.closed_at = now if status == m.CLOSED else None
@@ -433,7 +440,7 @@ class Store:
         """Record something done about a case (post deleted, apology, training...)."""
         if action not in ACTIONS:
             raise StoreError(f"unknown action {action[:32]!r}; one of {', '.join(ACTIONS)}")
-        at = at or m.utcnow()
+        at = at or self.clock()
         async with self.sessions.begin() as session:
             incident = await self._get(session, reference)
             entry = {
@@ -444,7 +451,7 @@ class Store:
             }
             # A new list, so SQLAlchemy sees the JSON column change.
             incident.actions = [*incident.actions, entry]
-            incident.updated_at = m.utcnow()
+            incident.updated_at = self.clock()
             self._event(
                 session,
                 actor=actor,
@@ -459,7 +466,7 @@ class Store:
     async def add_false_positive(self, fields: Mapping[str, Any], *, actor: str) -> int:
         """Save a false-positive report and its audit event; returns its id."""
         async with self.sessions.begin() as session:
-            row = m.FalsePositiveReport(**fields, created_at=m.utcnow())
+            row = m.FalsePositiveReport(**fields, created_at=self.clock())
             session.add(row)
             await session.flush()
             self._event(

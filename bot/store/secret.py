@@ -7,17 +7,22 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
 
 KEY_ENV = "DISCRETION_SECRET_KEY"
-DEFAULT_KEY_FILE = Path("var") / "secret.key"
+DEFAULT_KEY_FILE = Path("var") / "message-hash.key"
+# The site secret also signs report links (the dashboard); hashing uses a key derived from
+# it for this one purpose, so neither use can be turned against the other.
+PURPOSE = b"discretion message hash v1"
 MIN_KEY_BYTES = 32
 
 
 def load_install_key(path: str | os.PathLike[str] | None = None) -> bytes:
-    """The install's secret key (bytes): ``$DISCRETION_SECRET_KEY``, else the key file.
+    """The install's message-hash key (bytes): derived from ``$DISCRETION_SECRET_KEY``, else a file.
 
     The key file is created with 32 random bytes, readable by its owner only, the
     first time. A key shorter than 32 bytes is refused rather than silently used.
@@ -27,7 +32,7 @@ def load_install_key(path: str | os.PathLike[str] | None = None) -> bytes:
         key = given.encode("utf-8")
         if len(key) < MIN_KEY_BYTES:
             raise ValueError(f"{KEY_ENV} must be at least {MIN_KEY_BYTES} characters long")
-        return key
+        return hmac.new(key, PURPOSE, hashlib.sha256).digest()
     file = Path(path) if path is not None else DEFAULT_KEY_FILE
     if file.exists():
         key = base64.b64decode(file.read_bytes().strip())

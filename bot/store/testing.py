@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -29,11 +31,15 @@ def postgres_url() -> str:
 
 
 @asynccontextmanager
-async def temporary_store(kind: str = "sqlite") -> AsyncIterator[Store]:
+async def temporary_store(
+    kind: str = "sqlite", *, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Store]:
     """A migrated, empty :class:`Store` (``kind`` "sqlite" or "postgresql"), removed afterwards."""
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="discretion-") as folder:
-            store = Store(f"sqlite+aiosqlite:///{Path(folder) / 'test.db'}", message_key=TEST_KEY)
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'test.db'}"
+            store = Store(url, message_key=TEST_KEY, **extra)
             try:
                 await store.migrate()
                 yield store
@@ -47,7 +53,7 @@ async def temporary_store(kind: str = "sqlite") -> AsyncIterator[Store]:
     try:
         async with admin.begin() as conn:
             await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        store = Store(postgres_url(), schema=schema, message_key=TEST_KEY)
+        store = Store(postgres_url(), schema=schema, message_key=TEST_KEY, **extra)
         try:
             await store.migrate()
             yield store
@@ -61,4 +67,4 @@ async def temporary_store(kind: str = "sqlite") -> AsyncIterator[Store]:
 
 def reopen(store: Store) -> Store:
     """A second Store on the same database, as after a restart of the server."""
-    return Store(store.url, schema=store.schema, message_key=store.message_key)
+    return Store(store.url, schema=store.schema, message_key=store.message_key, clock=store.clock)
