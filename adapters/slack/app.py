@@ -24,7 +24,7 @@ from discretion.adapters.slack.events import Skip, SlackMessage, from_event
 from discretion.adapters.slack.refs import MessageRef
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.assessment import Assessment
-from discretion.dedupe import Deduplicator, MemoryDeduplicator
+from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
 
@@ -64,7 +64,7 @@ class SlackAdapter:
         self.config = config
         self.services = services
         self.client: AsyncWebClient = make_client(config)
-        self.dedupe: Deduplicator = dedupe or MemoryDeduplicator()
+        self.dedupe: Deduplicator = dedupe or deduplicator_from_env()
         # Users' own tokens (for Replace / Delete); None when OAuth is not configured.
         self.installations = installations
         self.oauth = oauth
@@ -95,7 +95,12 @@ class SlackAdapter:
         self.counters.received += 1
         event = body.get("event") or {}
         key = body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts')}"
-        if not await self.dedupe.first_time(f"slack:{key}"):
+        try:
+            first = await self.dedupe.first_time(f"slack:{key}")
+        except Exception as exc:  # a shared store being down: better a repeat than a miss
+            log.error("slack.dedupe_unavailable", error=type(exc).__name__)
+            first = True
+        if not first:
             self.counters.duplicates += 1
             log.info("slack.duplicate", event_id=key)
             return

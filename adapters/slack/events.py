@@ -47,11 +47,11 @@ def from_event(event: dict[str, Any], *, team_id: str | None = None) -> SlackMes
         return Skip("not_a_message")
     subtype = event.get("subtype")
     edited = subtype == EDITED
+    previous = event.get("previous_message")
     if edited:
         inner = event.get("message")
         if not isinstance(inner, dict):
             return Skip("malformed")
-        previous = event.get("previous_message")
         # Slack also sends message_changed when a link preview is added or a thread
         # gains a reply; only a change of the words (or files) needs a new check.
         if isinstance(previous, dict) and _words(previous) == _words(inner):
@@ -67,7 +67,11 @@ def from_event(event: dict[str, Any], *, team_id: str | None = None) -> SlackMes
         return Skip("bot")
     channel = event.get("channel")
     user = body.get("user")
-    ts = body.get("ts") if edited else event.get("ts")
+    ts = event.get("ts")
+    if edited:
+        # The edited message keeps its own ts (not the event's); older payloads carry it
+        # only on previous_message.
+        ts = body.get("ts") or (previous.get("ts") if isinstance(previous, dict) else None)
     if not (isinstance(channel, str) and isinstance(user, str) and isinstance(ts, str)):
         return Skip("malformed")
     text = body.get("text") or ""

@@ -217,6 +217,8 @@ class UserTokenFlow:
             user_scopes=list(USER_SCOPES),
             redirect_uri=redirect,
             install_path=INSTALL_PATH,
+            # Straight on to Slack's consent screen: no extra "Add to Slack" page.
+            install_page_rendering_enabled=False,
             redirect_uri_path=REDIRECT_PATH,
             installation_store=self.installations,
             state_store=SignedStateStore(self.config.client_secret),

@@ -47,6 +47,7 @@ class FakeSlackApi:
                     declared[p["name"]] = declared.get(p["name"], False) or p.get("required", False)
             self.params[path.lstrip("/")] = declared
         self.calls: list[Call] = []
+        self.counts: dict[str, int] = defaultdict(int)
         self.violations: list[str] = []
         self.failures: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
@@ -78,6 +79,11 @@ class FakeSlackApi:
                 (status, {k.replace("_", "-"): v for k, v in headers.items()})
             )
 
+    def clear(self) -> None:
+        """Forget the calls so far (what a test or benchmark wants to count starts now)."""
+        self.calls.clear()
+        self.counts.clear()
+
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -85,7 +91,7 @@ class FakeSlackApi:
         """Wait until ``method`` has been called ``count`` times; returns those calls."""
         async with self._changed:
             await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.called(method)) >= count), timeout
+                self._changed.wait_for(lambda: self.counts[method] >= count), timeout
             )
         return self.called(method)
 
@@ -103,14 +109,16 @@ class FakeSlackApi:
         self._check(method, args)
         if self.failures.get(method):
             status, headers = self.failures[method].pop(0)
-            async with self._changed:
-                self.calls.append(Call(f"{method}!{status}", args, token))
-                self._changed.notify_all()
+            await self._record(Call(f"{method}!{status}", args, token))
             return web.Response(status=status, headers=headers, text="<html>Slack is down</html>")
-        async with self._changed:
-            self.calls.append(Call(method, args, token))
-            self._changed.notify_all()
+        await self._record(Call(method, args, token))
         return web.json_response(self._answer(method, args))
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self.counts[call.method] += 1
+            self._changed.notify_all()
 
     def _check(self, method: str, args: dict[str, Any]) -> None:
         declared = self.params.get(method)

@@ -91,6 +91,7 @@ async def fake_slack() -> AsyncIterator[FakeSlackApi]:
             pytest.fail(message)
         pytest.skip(message)
     fake = await FakeSlackApi().start()
+    fake.channel_names["C111"] = "ward-6"
     yield fake
     await fake.stop()
     assert fake.violations == [], "the bot used Web API methods or arguments Slack does not have"
@@ -98,8 +99,12 @@ async def fake_slack() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 def slack_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackApi) -> None:
-    for name in ("SLACK_APP_TOKEN", "SLACK_OAUTH_CLIENT_ID", "SLACK_OAUTH_CLIENT_SECRET"):
+    for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    # The user-token flow is on, so Replace and Delete can act as the poster once authorised.
+    monkeypatch.setenv("SLACK_OAUTH_CLIENT_ID", "111.222")
+    monkeypatch.setenv("SLACK_OAUTH_CLIENT_SECRET", "test-oauth-client-secret")
+    monkeypatch.setenv("DISCRETION_PUBLIC_URL", "https://discretion.test")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-bot-token")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
