@@ -33,6 +33,7 @@ EXTENSIONS: list[str] = [
     "discretion.store.mount:mount",
     "discretion.reload:mount",
     "discretion.adapters.slack.mount:mount",
+    "discretion.web.mount:mount",
 ]
 
 MAX_TRY_CHARS = 20_000

@@ -1,0 +1,65 @@
+"""Mount the dashboard and the report-link form on the shared aiohttp application."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from discretion.server import Services
+from discretion.store.models import utcnow
+from discretion.web import cases, export, reportform, signin
+from discretion.web.context import DASHBOARD, Dashboard
+from discretion.web.links import web_settings
+from discretion.web.ratelimit import SignInLimiter
+
+
+async def _home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/dashboard/")
+
+
+def add_routes(app: web.Application) -> None:
+    """Every dashboard address."""
+    r = app.router
+    r.add_get("/dashboard", _home)
+    r.add_get("/dashboard/", cases.case_list)
+    r.add_get("/dashboard/sign-in", signin.sign_in_form)
+    r.add_post("/dashboard/sign-in", signin.sign_in)
+    r.add_post("/dashboard/sign-out", signin.sign_out)
+    r.add_get("/dashboard/export.csv", export.export_csv)
+    r.add_get("/dashboard/export.json", export.export_json)
+    r.add_get("/dashboard/cases/{reference}", cases.case_page)
+    r.add_get("/dashboard/cases/{reference}/ico-summary", cases.ico_summary)
+    r.add_post("/dashboard/cases/{reference}/grade", cases.grade_case)
+    r.add_post("/dashboard/cases/{reference}/status", cases.change_status)
+    r.add_post("/dashboard/cases/{reference}/patient", cases.record_patient)
+    r.add_post("/dashboard/cases/{reference}/actions", cases.record_action)
+    r.add_get("/report/{token}", reportform.report_form)
+    r.add_post("/report/{token}", reportform.report_submit)
+
+
+def mount(app: web.Application, services: Services) -> str | None:
+    """Add the dashboard when the store is there; returns what was mounted, or None."""
+    if services.store is None:
+        return None
+    settings = web_settings(services)
+    dashboard = Dashboard(
+        services=services,
+        store=services.store,
+        settings=settings,
+        limiter=SignInLimiter(
+            settings.signin_attempts,
+            timedelta(minutes=settings.signin_window_minutes),
+            now=lambda: dashboard.now(),  # follows the dashboard's clock, even when tests set it
+        ),
+        now=utcnow,
+    )
+    if settings.oidc is not None:
+        from discretion.web.oidc import OidcClient, add_oidc_routes
+
+        dashboard.oidc = OidcClient(settings.oidc, settings)
+        add_oidc_routes(app)
+    app[DASHBOARD] = dashboard
+    add_routes(app)
+    said = f"dashboard at {settings.public_url}/dashboard/"
+    return said + (" with OpenID Connect sign-in" if dashboard.oidc else "")
