@@ -1,0 +1,181 @@
+"""Street addresses: a house number and a street ("12 Acacia Avenue", "Flat 3, 22 High St").
+
+Also Welsh street names that put the street word first ("8 Heol y Bryn",
+"3 Maes y Coed"), a town after the street ("14b Mill Lane, Otley"), and care
+homes named as where someone lives ("Ty Gwyn care home").
+
+Not addresses: places inside a hospital ("Ward 12", "bay 4", "room 3", "Bevan
+Building 2.14"), and an organisation's own address ("Northgate General
+Hospital, 1 Westgate Road"): the number must come before the street name, and
+an address that follows a hospital, surgery or clinic name is reported below
+the threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from discretion.recognizers.base import Hit, Recognizer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from spacy.tokens import Doc
+
+    from discretion.config import Settings
+
+ENTITY = "STREET_ADDRESS"
+
+_SUFFIXES = (
+    "road|rd|street|st|lane|ln|avenue|ave|drive|close|crescent|cres|terrace|tce|grove|gardens"
+    "|gdns|place|pl|court|ct|way|walk|row|square|sq|mews|hill|rise|view|park|green|parade|fold"
+    "|croft|garth|gate|wynd|brae|loan|vale|mount|bank|approach|boulevard|chase|circus"
+    "|esplanade|meadow|meadows|paddock|villas|yard|wharf|quay|heights|hollow|lea|ridge|copse"
+    "|dale|nook|broadway|highway|causeway|promenade|pavement|wood|fields|end|side"
+)
+# Welsh street words come first: Heol (road), Ffordd (way), Stryd (street), Lôn (lane)...
+_WELSH = "heol|ffordd|stryd|lôn|lon|maes|llys|rhodfa|cilgant|clos|teras|rhes|bro|parc|cae|pant"
+# Words that can sit inside a street name without a capital ("Heol y Bryn", "Stratford upon Avon").
+_JOINERS = "y|yr|'r|of|the|upon|on|in|de|la|le|by|under"
+
+_NUMBER = r"(?P<number>\d{1,4}[A-Za-z]?(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?)"
+_FLAT = r"(?:(?:Flat|Apartment|Apt|Maisonette|Unit)\.?\s*\d{1,4}[A-Za-z]?,?\s+)?"
+_NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|(?:" + _JOINERS + r"))"
+_TOWN = (
+    r"(?:,\s*(?P<town>[A-Z][a-z'’-]{2,}(?:[ -](?:upon[ -]|on[ -]|under[ -])?[A-Z][a-z'’-]{2,})?))?"
+)
+
+_TITLE = re.compile(
+    r"(?<![\w./:-])"
+    + _FLAT
+    + _NUMBER
+    + r",?\s+(?P<street>(?:(?:North|South|East|West|Upper|Lower|Old|New|Great|Little)\s+)?"
+    + r"[A-Z][A-Za-z'’-]+(?:\s+"
+    + _NAME_WORD
+    + r"){0,2}\s+(?i:"
+    + _SUFFIXES
+    + r")\b\.?)"
+    + _TOWN
+)
+_WELSH_STYLE = re.compile(
+    r"(?<![\w./:-])"
+    + _FLAT
+    + _NUMBER
+    + r",?\s+(?P<street>(?:"
+    + r"(?i:"
+    + _WELSH
+    + r")"
+    + r")(?:\s+"
+    + _NAME_WORD
+    + r"){1,3})(?=\s*(?:[,.;\n)]|$))"
+    + _TOWN
+)
+_LOWER = re.compile(
+    r"(?<![\w./:-])"
+    + _NUMBER
+    + r"\s+(?P<street>(?:[a-z][a-z'-]+\s+){1,2}(?:road|rd|street|lane|avenue|ave|crescent|terrace"
+    + r"|close|grove|gardens|drive|court)\b)"
+)
+_CARE_HOME = re.compile(
+    r"(?<![\w-])(?!(?:The|A|An|Our|This|That|These|Those|Local|Any|Every|Which|Their|His|Her|My"
+    r"|Your|No|Some|Private|Council|NHS|New|Another|Each)\s)"
+    r"(?P<street>(?:[A-Z][\w'’-]+\s+){1,3}(?:care|nursing|residential)\s+home)\b"
+)
+
+# Hospital places and counts that can precede a number: "bed 4", "Ward 12", "ext 4412".
+_NOT_AN_ADDRESS_BEFORE = re.compile(
+    r"\b(?:ward|bay|room|rm|bed|beds|theatre|cubicle|cubicles|floor|level|bleep|ext|extension|page"
+    r"|step|stage|grade|band|gate|platform|pod|cot|chair|trolley|crew|station|table|line|option"
+    r"|no|number|version|week|day|year|years|x)\s*$",
+    re.IGNORECASE,
+)
+# Words that make "3 hour drive", "10 minute walk", "2 mile road" a distance, not an address.
+_MEASURE = re.compile(
+    r"^(?:minute|minutes|min|mins|hour|hours|hr|hrs|mile|miles|km|day|days|week|weeks|month"
+    r"|months|year|years|metre|metres|meter|meters|yard|yards|lane|way|car|bus|train|storey)\b",
+    re.IGNORECASE,
+)
+# An organisation just before the address: its own address, not a patient's.
+_ORGANISATION = re.compile(
+    r"\b(?:hospital|infirmary|surgery|health\s+centre|medical\s+centre|medical\s+practice"
+    r"|group\s+practice|clinic|trust|stores|goods\s+in|headquarters|hq|offices|university"
+    r"|council|pharmacy|laboratory|lab|hospice)\b[^\n.;!?]{0,60}$",
+    re.IGNORECASE,
+)
+_ORG_WINDOW = 90
+
+SCORE_ADDRESS = 0.75
+SCORE_FLAT = 0.85
+SCORE_LOWER = 0.45
+SCORE_CARE_HOME = 0.6
+SCORE_ORGANISATION = 0.1  # stays under the threshold even when a context word lifts it
+
+
+def organisation_before(text: str, start: int) -> bool:
+    """True when an organisation's name closely precedes ``start`` in the same sentence."""
+    window = text[max(0, start - _ORG_WINDOW) : start]
+    return bool(_ORGANISATION.search(window))
+
+
+@dataclass
+class StreetAddressRecognizer(Recognizer):
+    """Finds house-number-and-street addresses and named care homes."""
+
+    name: ClassVar[str] = "StreetAddressRecognizer"
+    entities: ClassVar[tuple[str, ...]] = (ENTITY,)
+    context: tuple[str, ...] = ()
+
+    def find(self, text: str, doc: Doc | None = None) -> Iterator[Hit]:
+        seen: list[tuple[int, int]] = []
+        if any(ch.isdigit() for ch in text):
+            for regex, score, pattern in (
+                (_TITLE, SCORE_ADDRESS, "number and street"),
+                (_WELSH_STYLE, SCORE_ADDRESS, "number and Welsh street"),
+                (_LOWER, SCORE_LOWER, "number and street, lower case"),
+            ):
+                for m in regex.finditer(text):
+                    hit = self._check(text, m, score, pattern, seen)
+                    if hit is not None:
+                        seen.append((hit.start, hit.end))
+                        yield hit
+        if "home" in text.lower():
+            for m in _CARE_HOME.finditer(text):
+                if not any(s < m.end() and m.start() < e for s, e in seen):
+                    yield Hit(m.start(), m.end(), SCORE_CARE_HOME, ENTITY, "care home")
+
+    def _check(
+        self,
+        text: str,
+        m: re.Match[str],
+        score: float,
+        pattern: str,
+        seen: list[tuple[int, int]],
+    ) -> Hit | None:
+        start, end = m.start(), m.end()
+        if any(s < end and start < e for s, e in seen):
+            return None
+        if _NOT_AN_ADDRESS_BEFORE.search(text[max(0, start - 20) : start]):
+            return None
+        if _MEASURE.match(m.group("street")):
+            return None
+        if m.group(0).lower().startswith(("flat", "apartment", "apt", "maisonette", "unit")):
+            score = max(score, SCORE_FLAT)
+        if organisation_before(text, start):
+            return Hit(
+                start,
+                end,
+                SCORE_ORGANISATION,
+                ENTITY,
+                pattern,
+                "follows an organisation's name: its own address, not a patient's",
+            )
+        return Hit(start, end, score, ENTITY, pattern)
+
+
+CONTEXT = ("address", "lives", "home", "visit", "moved", "resides", "flat", "house")
+
+
+def build(settings: Settings) -> list[Recognizer]:
+    return [StreetAddressRecognizer(context=CONTEXT)]
