@@ -50,6 +50,10 @@ def test_database_url_conversions(monkeypatch: pytest.MonkeyPatch) -> None:
     assert database_url("postgres://u:p@db:5432/x") == "postgresql+asyncpg://u:p@db:5432/x"
     assert database_url("postgresql://u@db/x") == "postgresql+asyncpg://u@db/x"
     assert database_url("sqlite:///tmp/a.db") == "sqlite+aiosqlite:///tmp/a.db"
+    assert (
+        database_url("postgres://u@db/x?sslmode=require")
+        == "postgresql+asyncpg://u@db/x?ssl=require"
+    )
     monkeypatch.setenv("DATABASE_URL", "postgres://h/db")
     assert database_url() == "postgresql+asyncpg://h/db"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from importlib import resources
@@ -89,7 +90,9 @@ def database_url(url: str | None = None) -> str:
         "postgresql+psycopg://",
     ):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+            url = "postgresql+asyncpg://" + url.removeprefix(prefix)
+            # libpq's "sslmode=require" is spelled "ssl=require" by asyncpg.
+            return re.sub(r"([?&])sslmode=", r"\1ssl=", url)
     if url.startswith("sqlite://"):
         return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
     return url
@@ -443,11 +446,12 @@ class Store:
         at = at or self.clock()
         async with self.sessions.begin() as session:
             incident = await self._get(session, reference)
+            note_text = _clip(note.strip(), 1000) or ""
             entry = {
                 "action": action,
                 "at": at.isoformat(),
                 "by": _clip(actor, m.MAX_ID),
-                "note": _clip(note.strip(), 1000) or "",
+                "note": note_text,
             }
             # A new list, so SQLAlchemy sees the JSON column change.
             incident.actions = [*incident.actions, entry]
@@ -457,7 +461,7 @@ class Store:
                 actor=actor,
                 action="action.recorded",
                 incident_id=incident.id,
-                details={"action": action, "at": entry["at"], "note_chars": len(entry["note"])},
+                details={"action": action, "at": entry["at"], "note_chars": len(note_text)},
             )
             return incident
 
