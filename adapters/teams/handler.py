@@ -1,0 +1,355 @@
+"""What Discretion does with each Teams activity: acknowledge fast, assess, warn privately.
+
+A message or an edit is read into plain text and queued (Teams wants its answer
+within seconds); the work queue assesses it and, when it could identify a
+patient, sends the poster a private Adaptive Card. The card's buttons come back
+as messages in the 1:1 chat and become a breach report or a false-alarm note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from discretion.adapters.teams.cards import (
+    INPUT_ACTIONS_TAKEN,
+    INPUT_WHAT_HAPPENED,
+    not_patient_data_card,
+    problem_card,
+    report_received_card,
+    warning_card,
+)
+from discretion.adapters.teams.connector import Messenger, Origin, Poster, SendFailed
+from discretion.adapters.teams.incoming import PLATFORM, TeamsMessage, from_bot, read_message
+from discretion.adapters.teams.references import PersonalConversation
+from discretion.adapters.teams.refs import ACTION_KEY, REPORT, BadRef, WarningRef
+from discretion.assessment import Assessment
+from discretion.dedupe import Deduplicator
+from discretion.logs import get_logger
+from discretion.notice import build_notice
+
+log = get_logger("discretion.adapters.teams")
+
+MAX_TEXT = 100_000  # Teams caps a message near 28 KB; anything far bigger is not a chat message
+
+
+class TeamsHandler:
+    """The bot: ``on_turn`` is what botbuilder's CloudAdapter calls for each activity."""
+
+    def __init__(
+        self,
+        services: Any,
+        messenger: Messenger,
+        dedupe: Deduplicator,
+        *,
+        memory: Any = None,
+        report_link: Any = None,
+    ):
+        self.services = services
+        self.messenger = messenger
+        self.dedupe = dedupe
+        self.memory = memory
+        # A callable (WarningRef, Assessment) -> one-click report URL or None.
+        self.report_link = report_link
+        self.counts: dict[str, int] = {}
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        kind = activity.type
+        if kind == ActivityTypes.message:
+            if isinstance(activity.value, dict) and ACTION_KEY in activity.value:
+                await self.on_card_action(activity)
+            else:
+                await self.on_message(activity, edited=False)
+        elif kind == ActivityTypes.message_update:
+            event = (
+                (activity.channel_data or {}).get("eventType")
+                if isinstance(activity.channel_data, dict)
+                else None
+            )
+            if event in (None, "editMessage"):  # not "undeleteMessage": nothing new to read
+                await self.on_message(activity, edited=True)
+        elif kind in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+            await self.remember_personal(activity)
+        else:
+            self._count("ignored")
+
+    # --- messages ----------------------------------------------------------------------
+
+    async def on_message(self, activity: Activity, *, edited: bool) -> None:
+        if from_bot(activity):
+            self._count("own")
+            return
+        await self.remember_personal(activity)
+        found = read_message(activity, edited=edited)
+        if found.conversation_type == "personal":
+            # Messages to the bot itself are not workplace chat: nothing to watch.
+            self._count("personal")
+            return
+        text = found.plain.assessed
+        if not text.strip() and not found.file_names:
+            self._count("empty")
+            return
+        if not await self.dedupe.first_time(_dedupe_key(found, activity)):
+            self._count("duplicate")
+            log.info("teams.duplicate", activity_id=found.activity_id)
+            return
+        mode = self.services.settings.channels.mode_for(*found.policy_names)
+        if mode == "ignore":
+            self._count("ignored_channel")
+            return
+        self._count("queued")
+        await self.services.work.submit(lambda: self.assess_and_warn(found, quiet=mode == "quiet"))
+
+    async def assess_and_warn(self, found: TeamsMessage, *, quiet: bool = False) -> str:
+        """Assess one message and warn the poster if needed; returns what happened."""
+        message = found.to_message()
+        if len(message.text) > MAX_TEXT:
+            message = dataclasses.replace(message, text=message.text[:MAX_TEXT])
+        assessment = await self.services.assess(message, self.memory)
+        if not assessment.warn:
+            self._count("clear")
+            return "clear"
+        # The core redacted the text it read; the poster sees their own words, mentions
+        # and all, with the same findings taken out.
+        redacted = shown_redacted(found, assessment)
+        ref = self._ref(found, assessment, redacted)
+        notice = build_notice(
+            assessment,
+            policy_url=self.services.settings.policy_url,
+            report_url=self._report_url(ref, assessment),
+            quiet=quiet,
+        )
+        notice = dataclasses.replace(notice, redacted=redacted)
+        card = warning_card(notice, ref)
+        outcome = await self.messenger.warn_privately(
+            Poster(found.tenant_id, found.poster_aad, found.poster_id, found.poster_name),
+            Origin(
+                found.service_url,
+                found.conversation_id,
+                found.activity_id,
+                found.bot_id,
+                found.bot_name,
+            ),
+            card,
+            summary=notice.headline,
+        )
+        self._count(f"warned_{outcome}")
+        log.info(
+            "teams.warned",
+            outcome=outcome,
+            activity_id=found.activity_id,
+            edited=found.edited,
+            kinds=assessment.entity_types,
+            risk=round(assessment.risk, 3),
+        )
+        return outcome
+
+    def _report_url(self, ref: WarningRef, assessment: Assessment) -> str | None:
+        if self.report_link is None:
+            return None
+        try:
+            return self.report_link(ref, assessment)
+        except Exception as exc:  # a broken link must not stop the warning
+            log.error("teams.report_link_failed", error=type(exc).__name__)
+            return None
+
+    def _ref(self, found: TeamsMessage, assessment: Assessment, redacted: str) -> WarningRef:
+        kinds: dict[str, int] = {}
+        for f in assessment.findings:
+            kinds[f.entity_type] = kinds.get(f.entity_type, 0) + 1
+        return WarningRef(
+            conversation=found.conversation_id,
+            message_id=found.activity_id,
+            poster=found.poster_aad or found.poster_id,
+            tenant=found.tenant_id,
+            channel=found.channel_id or found.base_conversation,
+            team=found.team_id,
+            parent_id=found.parent_id,
+            sent_at=found.sent_at.isoformat() if found.sent_at else "",
+            kinds=kinds,
+            recognizers=tuple(dict.fromkeys(f.recognizer for f in assessment.findings)),
+            reasons=tuple(assessment.reasons),
+            excerpt=redacted,
+            digest=self._digest(found.plain.shown),
+            config_version=assessment.config_version,
+        )
+
+    def _digest(self, text: str) -> str:
+        key = getattr(self.services.store, "message_key", None)
+        if not key:
+            return ""
+        from discretion.reporting import message_hash
+
+        return message_hash(text, key)
+
+    # --- the card's buttons ------------------------------------------------------------
+
+    async def on_card_action(self, activity: Activity) -> None:
+        if not await self.dedupe.first_time(f"teams:action:{activity.id}"):
+            self._count("duplicate")
+            return
+        await self.remember_personal(activity)
+        service_url = activity.service_url or ""
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        clicker = activity.from_property
+        reporter = (getattr(clicker, "aad_object_id", None) or getattr(clicker, "id", "")) or ""
+        try:
+            action, ref, inputs = WarningRef.from_value(activity.value)
+        except BadRef as exc:
+            log.warning("teams.bad_card_action", reason=str(exc), activity_id=activity.id)
+            await self._reply(
+                service_url,
+                conversation_id,
+                problem_card(
+                    "This button has expired. Please tell your data protection lead directly."
+                ),
+            )
+            return
+        self._count(f"action_{action}")
+        await self.services.work.submit(
+            lambda: self.handle_action(action, ref, inputs, reporter, service_url, conversation_id)
+        )
+
+    async def handle_action(
+        self,
+        action: str,
+        ref: WarningRef,
+        inputs: dict[str, Any],
+        reporter: str,
+        service_url: str,
+        conversation_id: str,
+    ) -> str | None:
+        """Save a breach report or a false-alarm note, then confirm in the 1:1 chat."""
+        store = self.services.store
+        if store is None:
+            await self._reply(
+                service_url,
+                conversation_id,
+                problem_card(
+                    "Reporting is not set up on this server yet. Please tell your data "
+                    "protection lead directly."
+                ),
+            )
+            return None
+        from discretion import reporting
+
+        try:
+            if action == REPORT:
+                reference = await reporting.report_breach(
+                    store,
+                    reporting.BreachReport(
+                        platform=PLATFORM,
+                        workspace=ref.team or ref.tenant,
+                        channel=ref.where,
+                        permalink=ref.permalink,
+                        poster_id=ref.poster,
+                        reporter_id=reporter,
+                        message_at=ref.sent_datetime(),
+                        entity_counts=dict(ref.kinds),
+                        reasons=list(ref.reasons),
+                        redacted_excerpt=ref.excerpt,
+                        message_hash=ref.digest or None,
+                        what_happened=_input(inputs, INPUT_WHAT_HAPPENED),
+                        actions_taken=_input(inputs, INPUT_ACTIONS_TAKEN),
+                        source="button",
+                    ),
+                    actor=f"teams:{reporter}",
+                )
+                log.info("teams.breach_reported", reference=reference, kinds=sorted(ref.kinds))
+                await self._reply(service_url, conversation_id, report_received_card(reference))
+                return reference
+            await reporting.record_false_positive(
+                store,
+                reporting.FalsePositiveReport(
+                    platform=PLATFORM,
+                    channel=ref.where,
+                    reporter_id=reporter,
+                    entity_types=sorted(ref.kinds),
+                    recognizers=list(ref.recognizers),
+                    config_version=ref.config_version,
+                ),
+            )
+            log.info("teams.false_positive", kinds=sorted(ref.kinds))
+            await self._reply(service_url, conversation_id, not_patient_data_card())
+            return "false_positive"
+        except reporting.ReportError as exc:
+            log.warning("teams.report_refused", error=type(exc).__name__)
+            await self._reply(
+                service_url,
+                conversation_id,
+                problem_card(f"The report could not be saved: {exc}. Please try again."),
+            )
+            return None
+
+    async def _reply(self, service_url: str, conversation_id: str, card: dict[str, Any]) -> None:
+        if not service_url or not conversation_id:
+            return
+        with contextlib.suppress(SendFailed):  # already logged, by status and ids
+            await self.messenger.send_card(service_url, conversation_id, card)
+
+    # --- installs ----------------------------------------------------------------------
+
+    async def remember_personal(self, activity: Activity) -> None:
+        """Keep the 1:1 conversation of anyone who talks to the bot personally."""
+        conversation = activity.conversation
+        sender = activity.from_property
+        if conversation is None or sender is None or from_bot(activity):
+            return
+        if getattr(conversation, "conversation_type", None) != "personal":
+            return
+        aad = getattr(sender, "aad_object_id", None)
+        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        tenant = getattr(conversation, "tenant_id", None) or (channel_data.get("tenant") or {}).get(
+            "id"
+        )
+        if not aad or not tenant or not conversation.id or not activity.service_url:
+            return
+        recipient = activity.recipient
+        await self.messenger.references.put(
+            PersonalConversation(
+                tenant,
+                aad,
+                conversation.id,
+                activity.service_url,
+                getattr(recipient, "id", "") or "",
+            )
+        )
+
+
+def _input(inputs: dict[str, Any], name: str) -> str:
+    value = inputs.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _dedupe_key(found: TeamsMessage, activity: Activity) -> str:
+    if not found.edited:
+        return f"teams:message:{found.base_conversation}:{found.activity_id}"
+    # Every edit of a message carries the message's id: tell edits apart by what they say
+    # (a digest held in memory only), so a redelivered edit is dropped and a new one is read.
+    digest = hashlib.sha256(found.plain.source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return f"teams:edit:{found.base_conversation}:{found.activity_id}:{digest}"
+
+
+def shown_redacted(found: TeamsMessage, assessment: Assessment) -> str:
+    """The poster's own words (with @mentions) with every finding replaced by its placeholder."""
+    from discretion.analysis.redaction import Span, redact
+
+    plain = found.plain
+    limit = len(plain.assessed)
+    spans = []
+    for f in assessment.findings:
+        if f.start >= limit:
+            continue  # found in a file name, not in the message text
+        start, end = plain.to_shown(f.start, min(f.end, limit))
+        if end > start:
+            spans.append(Span(start, end, f.entity_type, f.score))
+    return redact(plain.shown, spans) if spans else plain.shown

@@ -1,0 +1,218 @@
+"""Mount the Teams endpoint, POST /api/messages, on the one aiohttp server.
+
+``mount(app, services)`` reads the Teams settings from the environment; without
+an app id it mounts nothing (unless the local-development switch is on, which
+the start-up log warns about loudly). ``mount_teams`` is the same with the
+settings and the outbound credentials passed in, for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
+from botbuilder.schema import Activity
+from botframework.connector.auth import ServiceClientCredentialsFactory
+
+from discretion.adapters.teams.auth import (
+    Unauthorized,
+    WarmCredentialsFactory,
+    authenticate,
+    install_keys,
+    precheck,
+)
+from discretion.adapters.teams.config import LOCAL_DEV_ENV, TeamsConfig, TeamsConfigError
+from discretion.adapters.teams.connector import Messenger
+from discretion.adapters.teams.handler import TeamsHandler
+from discretion.adapters.teams.references import MemoryReferenceStore, SqlReferenceStore
+from discretion.adapters.teams.refs import WarningRef
+from discretion.dedupe import MemoryDeduplicator
+from discretion.logs import get_logger
+
+log = get_logger("discretion.adapters.teams.mount")
+
+ROUTE = "/api/messages"
+TEAMS: web.AppKey[TeamsHandler] = web.AppKey("teams", TeamsHandler)
+
+
+def mount(app: web.Application, services: Any) -> str | None:
+    """Add POST /api/messages when Teams is configured; None (nothing mounted) otherwise."""
+    try:
+        config = TeamsConfig.from_env()
+    except TeamsConfigError as exc:
+        # A half-configured bot must not start quietly without its Teams side.
+        raise SystemExit(f"Teams configuration error: {exc}") from None
+    if not config.configured:
+        return None
+    return mount_teams(app, services, config)
+
+
+def mount_teams(
+    app: web.Application,
+    services: Any,
+    config: TeamsConfig,
+    *,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+    messenger_options: dict[str, Any] | None = None,
+) -> str:
+    """Mount the Teams endpoint with ``config``; returns the line for the start-up log."""
+    config.check()
+    if config.auth_disabled:
+        _warn_unauthenticated()
+    elif config.local_dev:
+        log.warning("teams.local_dev_ignored", reason="MICROSOFT_APP_ID is set")
+    factory = credentials_factory or WarmCredentialsFactory(
+        ConfigurationServiceClientCredentialFactory(config.botbuilder_configuration())
+    )
+    auth = ConfigurationBotFrameworkAuthentication(
+        config.botbuilder_configuration(), credentials_factory=factory
+    )
+    keys = install_keys(config.openid_metadata_url)
+    adapter = CloudAdapter(auth)
+    references = MemoryReferenceStore()
+    messenger = Messenger(auth, config.app_id, references, **(messenger_options or {}))
+    from discretion.memory import memory_for
+
+    handler = TeamsHandler(
+        services,
+        messenger,
+        MemoryDeduplicator(),
+        memory=memory_for(services.settings),
+        report_link=_report_link(app, services),
+    )
+    app[TEAMS] = handler
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
+        # Refuse what is plainly unauthenticated before reading the body at all.
+        try:
+            if not header and not config.auth_disabled:
+                raise Unauthorized("no token")
+            if header:
+                precheck(header, config.token_issuer)
+        except Unauthorized as exc:
+            return _unauthorized(exc, request)
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return _problem(415, "send the activity as application/json")
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return _problem(400, "the body is not JSON")
+        if not isinstance(body, dict):
+            return _problem(400, "the body must be a JSON object (an activity)")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # msrest raises several kinds for a malformed activity
+            return _problem(400, "the body is not a Bot Framework activity")
+        if not activity.type or not activity.service_url:
+            return _problem(400, "the activity has no type or serviceUrl")
+        try:
+            result = await authenticate(
+                auth,
+                activity,
+                header,
+                issuer=config.token_issuer,
+                auth_disabled=config.auth_disabled,
+            )
+        except Unauthorized as exc:
+            return _unauthorized(exc, request)
+        try:
+            invoke = await adapter.process_activity(result, activity, handler.on_turn)
+        except Exception as exc:
+            # Logged by kind and ids only: the exception may quote the activity.
+            log.error(
+                "teams.turn_failed",
+                error=type(exc).__name__,
+                activity_type=activity.type,
+                activity_id=activity.id,
+            )
+            return _problem(500, "the activity could not be handled")
+        if invoke is not None:
+            return web.json_response(invoke.body, status=int(invoke.status))
+        return web.Response(status=201)
+
+    app.router.add_post(ROUTE, messages)
+
+    async def _start(_: web.Application) -> None:
+        store = getattr(services, "store", None)
+        engine = getattr(store, "engine", None)
+        if engine is not None:
+            sql = SqlReferenceStore(engine)
+            try:
+                await sql.ensure_table()
+                messenger.references = sql
+            except Exception as exc:  # keep warning people even if the table cannot be made
+                log.error("teams.references_table_failed", error=type(exc).__name__)
+        if not config.auth_disabled:
+            # Warm the signing keys now, so the first message is not the one that waits.
+            await keys.refresh()
+
+    async def keys_held() -> bool:
+        return config.auth_disabled or bool(keys.keys)
+
+    keys_held.__name__ = "teams_keys"
+    services.on_ready.append(keys_held)
+    app.on_startup.append(_start)
+    mode = "UNAUTHENTICATED local development" if config.auth_disabled else config.app_type
+    return f"Teams at POST {ROUTE} ({mode})"
+
+
+def _unauthorized(exc: Unauthorized, request: web.Request) -> web.Response:
+    log.warning("teams.unauthorized", reason=exc.reason, remote=request.remote)
+    return web.json_response(
+        {"error": "unauthorized", "detail": "a valid Bot Framework token is required"},
+        status=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _problem(status: int, detail: str) -> web.Response:
+    return web.json_response({"error": detail}, status=status)
+
+
+def _warn_unauthenticated() -> None:
+    banner = (
+        "!" * 78 + "\n"
+        f"!! {LOCAL_DEV_ENV}=1 and no MICROSOFT_APP_ID: the Teams endpoint accepts\n"
+        "!! UNAUTHENTICATED requests. Anyone who can reach this server can post to it.\n"
+        "!! Use this only on your own machine with the Bot Framework Emulator.\n" + "!" * 78
+    )
+    print(banner, file=sys.stderr, flush=True)
+    log.warning("teams.authentication_disabled", switch=LOCAL_DEV_ENV)
+
+
+def _report_link(app: web.Application, services: Any) -> Any:
+    """A maker of one-click report links, used once the /report/ pages are mounted."""
+
+    def mounted() -> bool:
+        return any(
+            r.resource is not None and r.resource.canonical.startswith("/report/")
+            for r in app.router.routes()
+        )
+
+    def link(ref: WarningRef, assessment: Any) -> str | None:
+        if not mounted():
+            return None
+        from discretion.web.links import make_report_link
+
+        return make_report_link(
+            services,
+            platform="teams",
+            channel=ref.where,
+            permalink=ref.permalink,
+            poster_id=ref.poster,
+            entity_types=list(ref.kinds),
+            workspace=ref.team or ref.tenant or None,
+            message_id=ref.message_id,
+            message_time=ref.sent_datetime(),
+            counts=dict(ref.kinds),
+        )
+
+    return link

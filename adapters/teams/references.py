@@ -1,0 +1,136 @@
+"""Where to reach each person privately: their 1:1 conversation with the bot.
+
+Teams has no ephemeral messages, so the warning goes to the poster's personal
+chat with Discretion. Creating that conversation costs a call each time; its id
+is kept here per tenant and person (Azure AD object id). Ids only: nothing here
+is message content. The SQL store shares the server's database engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+TABLE = "teams_conversations"
+
+metadata = sa.MetaData()
+conversations = sa.Table(
+    TABLE,
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(128), primary_key=True),  # Azure AD object id
+    sa.Column("conversation_id", sa.String(512), nullable=False),
+    sa.Column("service_url", sa.String(512), nullable=False),
+    sa.Column("bot_id", sa.String(128), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalConversation:
+    """One person's 1:1 chat with the bot: enough to message them later."""
+
+    tenant_id: str
+    user_id: str
+    conversation_id: str
+    service_url: str
+    bot_id: str = ""
+
+
+class ReferenceStore(Protocol):
+    async def get(self, tenant_id: str, user_id: str) -> PersonalConversation | None:
+        """The person's 1:1 conversation, if we know it."""
+        ...
+
+    async def put(self, ref: PersonalConversation) -> None:
+        """Remember (or replace) the person's 1:1 conversation."""
+        ...
+
+    async def forget(self, tenant_id: str, user_id: str) -> None:
+        """Drop it (the person uninstalled the app, or it no longer works)."""
+        ...
+
+
+class MemoryReferenceStore:
+    """References held in this process: for a server without a database, and for tests."""
+
+    def __init__(self) -> None:
+        self._refs: dict[tuple[str, str], PersonalConversation] = {}
+
+    async def get(self, tenant_id: str, user_id: str) -> PersonalConversation | None:
+        return self._refs.get((tenant_id, user_id))
+
+    async def put(self, ref: PersonalConversation) -> None:
+        self._refs[(ref.tenant_id, ref.user_id)] = ref
+
+    async def forget(self, tenant_id: str, user_id: str) -> None:
+        self._refs.pop((tenant_id, user_id), None)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+class SqlReferenceStore:
+    """References in the server's database (SQLite or PostgreSQL), table ``teams_conversations``."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    async def ensure_table(self) -> None:
+        """Create the table if it is not there yet (a no-op once it exists)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all, checkfirst=True)
+
+    async def get(self, tenant_id: str, user_id: str) -> PersonalConversation | None:
+        query = sa.select(conversations).where(
+            conversations.c.tenant_id == tenant_id, conversations.c.user_id == user_id
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return PersonalConversation(
+            row["tenant_id"],
+            row["user_id"],
+            row["conversation_id"],
+            row["service_url"],
+            row["bot_id"],
+        )
+
+    async def put(self, ref: PersonalConversation) -> None:
+        values = {
+            "conversation_id": ref.conversation_id,
+            "service_url": ref.service_url,
+            "bot_id": ref.bot_id,
+            "updated_at": datetime.now(UTC),
+        }
+        key = (conversations.c.tenant_id == ref.tenant_id) & (
+            conversations.c.user_id == ref.user_id
+        )
+        # Update, else insert; a concurrent insert of the same person means update after all.
+        for _ in range(2):
+            try:
+                async with self.engine.begin() as conn:
+                    done = await conn.execute(sa.update(conversations).where(key).values(**values))
+                    if not done.rowcount:
+                        await conn.execute(
+                            sa.insert(conversations).values(
+                                tenant_id=ref.tenant_id, user_id=ref.user_id, **values
+                            )
+                        )
+                return
+            except IntegrityError:
+                continue
+
+    async def forget(self, tenant_id: str, user_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(conversations).where(
+                    conversations.c.tenant_id == tenant_id, conversations.c.user_id == user_id
+                )
+            )

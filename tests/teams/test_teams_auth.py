@@ -1,0 +1,142 @@
+"""Authentication for real: tokens signed by the tests, keys from a fake OpenID issuer.
+
+botbuilder checks every token against the keys it fetched from the configured
+metadata URL (served from another thread). Every failure must be a 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from conftest import APP_ID, activity, start_server
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from discretion.adapters.teams.config import TeamsConfig
+
+CLEAN = "<at>ridotest</at> is the discharge lounge open yet?"
+
+
+def post_body(teams):
+    return activity(
+        "channel-message-mention-thread-reply", serviceUrl=teams.connector.url, text=CLEAN
+    )
+
+
+async def test_valid_token_is_accepted(teams):
+    r = await teams.post(post_body(teams), token=teams.token())
+    assert r.status == 201
+    await teams.settle()
+    assert teams.handler.counts.get("queued") == 1
+
+
+async def test_token_inside_the_clock_skew_allowance_is_accepted(teams):
+    # botbuilder allows five minutes of clock skew: two minutes late is still fine.
+    r = await teams.post(post_body(teams), token=teams.token(lifetime=60, issued_ago=180))
+    assert r.status == 201
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda t: t.token(lifetime=600, issued_ago=600 + 3600), id="expired-an-hour"),
+        pytest.param(
+            lambda t: t.token(audience="00000000-0000-0000-0000-000000000000"), id="wrong-audience"
+        ),
+        pytest.param(lambda t: t.token(issuer="https://login.example.net/"), id="wrong-issuer"),
+        pytest.param(
+            lambda t: t.token(service_url="https://elsewhere.example.net/"), id="wrong-serviceurl"
+        ),
+        pytest.param(
+            lambda t: t.openid.unsigned_token(audience=APP_ID, service_url=t.connector.url),
+            id="alg-none",
+        ),
+        pytest.param(
+            lambda t: t.token(key=rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+            id="signed-by-unknown-key",
+        ),
+        pytest.param(lambda t: t.token(kid="no-such-key"), id="unknown-key-id"),
+        pytest.param(lambda t: "garbage", id="garbage"),
+        pytest.param(lambda t: "a.b.c", id="three-garbage-parts"),
+        pytest.param(
+            lambda t: (
+                ".".join(t.token().split(".")[:2])
+                + "."
+                + base64.urlsafe_b64encode(b"x" * 256).decode().rstrip("=")
+            ),
+            id="bad-signature",
+        ),
+        pytest.param(lambda t: t.token() + " extra", id="extra-words"),
+    ],
+)
+async def test_bad_tokens_are_refused_with_401(teams, make):
+    r = await teams.post(post_body(teams), token=make(teams))
+    assert r.status == 401
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    await teams.settle()
+    assert teams.handler.counts == {}
+    assert teams.connector.calls == []
+
+
+async def test_tampered_claims_are_refused(teams):
+    header, payload, signature = teams.token().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["aud"] = APP_ID
+    claims["serviceurl"] = "https://attacker.example.net/"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    r = await teams.post(post_body(teams), token=f"{header}.{forged}.{signature}")
+    assert r.status == 401
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "bearer x.y.z"])
+async def test_missing_or_malformed_authorization_is_refused(teams, header):
+    r = await teams.post(
+        post_body(teams), token=None, headers={"Authorization": header} if header else None
+    )
+    assert r.status == 401
+
+
+async def test_no_token_refused_even_with_garbage_body(teams):
+    r = await teams.post(b"{{{", token=None)
+    assert r.status == 401
+
+
+async def test_keys_are_fetched_once_and_kept(teams):
+    for n in range(4):
+        body = post_body(teams)
+        body["id"] = f"17599447814{n:02d}"
+        assert (await teams.post(body)).status == 201
+    # Warmed at start-up: one metadata document and one key set, nothing per request.
+    assert teams.openid.requests == ["/v1/.well-known/openidconfiguration", "/v1/.well-known/keys"]
+
+
+async def test_issuer_down_at_start_gives_401_then_recovers(settings, engine, openid, connector):
+    openid.fail = True
+    server, runner = await start_server(settings, engine, openid, connector)
+    try:
+        assert (await server.post(post_body(server))).status == 401
+        openid.fail = False
+        # Within 30 seconds of the failed fetch we do not hammer the issuer...
+        keys = server.handler  # noqa: F841 (the handler is up; keys are retried on demand)
+        from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+        cache = JwtTokenExtractor.metadataCache[openid.metadata_url]
+        cache.last_attempt = cache.last_attempt.min  # ...so pretend the wait is over
+        assert (await server.post(post_body(server))).status == 201
+    finally:
+        await server.close()
+        await runner.cleanup()
+
+
+async def test_local_development_switch_accepts_no_token(settings, engine, openid, connector):
+    config = TeamsConfig(local_dev=True, openid_metadata_url=openid.metadata_url)
+    server, runner = await start_server(settings, engine, openid, connector, config=config)
+    try:
+        r = await server.post(post_body(server), token=None)
+        assert r.status == 201
+        # Nothing was fetched: without an app id there is nothing to check tokens against.
+        assert openid.requests == []
+    finally:
+        await server.close()
+        await runner.cleanup()
