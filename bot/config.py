@@ -113,11 +113,81 @@ class Channels(_Strict):
         return self.default
 
 
+# Quasi-identifier categories and the cue lists a site may extend (risk.extra_lexicon).
+QUASI_CATEGORIES = (
+    "colleague",
+    "public_role",
+    "local_role",
+    "notable",
+    "gender_identity",
+    "sexual_orientation",
+    "ethnicity",
+    "religion",
+    "disability",
+    "occupation",
+    "age",
+    "family",
+    "condition",
+    "injury",
+    "event",
+    "place",
+    "time",
+    "uniqueness",
+)
+EXTENDABLE_LISTS = (
+    *(f"quasi_{c}" for c in QUASI_CATEGORIES),
+    "quasi_large_place",
+    "context_patient",
+    "context_clinical",
+    "context_against",
+)
+
+
 class RiskSettings(_Strict):
+    """How direct identifiers, patient context and quasi-identifiers add up to a warning."""
+
+    # Below this patient-context score, quasi-identifiers count proportionally less.
     patient_context_threshold: float = Field(0.5, ge=0, le=1)
+    # How much each kind of detail narrows the crowd (0-1): see defaults.yaml.
     weights: dict[str, float] = Field(default_factory=dict)
+    # Extra entries for the shipped cue lists, e.g. {quasi_place: ["Cragside Road"]}.
+    extra_lexicon: dict[str, list[str]] = Field(default_factory=dict)
     memory_window_hours: float = Field(24, gt=0)
     memory_max_threads: int = Field(10_000, ge=1)
+    memory_max_messages: int = Field(50, ge=1, le=1000)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, weight in v.items():
+            if key not in QUASI_CATEGORIES:
+                close = difflib.get_close_matches(key, QUASI_CATEGORIES, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(f"unknown detail category {key!r}{hint}")
+            if not 0 <= weight <= 1:
+                raise ValueError(f"weight for {key} must be between 0 and 1")
+        return v
+
+    @field_validator("extra_lexicon")
+    @classmethod
+    def _known_lists(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, entries in v.items():
+            if key not in EXTENDABLE_LISTS:
+                close = difflib.get_close_matches(key, EXTENDABLE_LISTS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(f"unknown cue list {key!r}{hint}")
+            for entry in entries:
+                head = entry.split(";", 1)[0].strip()
+                if not head:
+                    raise ValueError(f"empty entry in {key}")
+                for part in entry.split(";")[1:2]:
+                    try:
+                        float(part)
+                    except ValueError:
+                        raise ValueError(
+                            f"{key}: {entry!r}: the part after ';' must be a number"
+                        ) from None
+        return v
 
 
 # --- escalation to the data protection lead --------------------------------------

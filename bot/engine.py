@@ -11,9 +11,33 @@ from discretion.analysis import AnalysisEngine, Detection, DocHook, redact
 from discretion.analysis.redaction import Span
 from discretion.assessment import Assessment, Finding
 from discretion.config import Settings, load_settings
+from discretion.context import ContextScorer
+from discretion.memory import (
+    DetailHasher,
+    Remembered,
+    ThreadStore,
+    conversation_key,
+    message_time,
+)
 from discretion.message import Message
 from discretion.normalise import normalise
-from discretion.risk import decide
+from discretion.quasi import QuasiExtractor
+from discretion.risk import FACTOR_MAX, QUASI_PREFIX, decide, details_of
+
+# How a quasi-identifier reads once generalised: the rest still reads as a sentence.
+QUASI_PLACEHOLDERS: dict[str, str] = {
+    "QUASI_PERSON": "a patient",
+    "QUASI_PLACE": "[a place]",
+    "QUASI_EVENT": "[an incident]",
+    "QUASI_TIME": "[a time]",
+    "QUASI_AGE": "[an age]",
+    "QUASI_CONDITION": "[a condition]",
+    "QUASI_INJURY": "[an injury]",
+    "QUASI_FAMILY": "[a relative]",
+    "QUASI_NOTABLE": "[a detail]",
+    "QUASI_UNIQUENESS": "[a detail]",
+}
+QUASI_DEFAULT_PLACEHOLDER = "[a detail]"
 
 _SEPARATOR = "\n\n"
 
@@ -26,7 +50,19 @@ class Engine:
     ):
         self.settings = settings or load_settings()
         self.analysis = AnalysisEngine(self.settings)
-        self.hooks: dict[str, DocHook] = dict(hooks or {})
+        tokenizer = self.analysis.nlp.tokenizer
+
+        def tokenize(phrase: str) -> list[str]:
+            return [t.text for t in tokenizer(phrase)]
+
+        extra = self.settings.risk.extra_lexicon
+        # Patient context and quasi-identifiers read the Doc Presidio already parsed.
+        self.hooks: dict[str, DocHook] = {
+            "context": ContextScorer(extra, tokenize),
+            "quasi": QuasiExtractor(extra, tokenize),
+            **(hooks or {}),
+        }
+        self._hasher = DetailHasher()
         self._allow = {a.strip().lower() for a in self.settings.allow_list if a.strip()}
         self._org_numbers = {
             _digits(p) for p in self.settings.organisation.phone_numbers if _digits(p)
@@ -46,12 +82,19 @@ class Engine:
 
     # --- the way in ------------------------------------------------------------------
 
-    def assess(self, message: Message, memory: Any = None) -> Assessment:
-        """Assess one message: findings, verdict, reasons and a redacted text."""
+    def assess(self, message: Message, memory: ThreadStore | None = None) -> Assessment:
+        """Assess one message: findings, verdict, reasons and a redacted text.
+
+        ``memory`` (see :func:`discretion.memory.memory_for`) remembers derived
+        features of the same author's earlier messages in the same conversation,
+        so details spread over several messages add up.
+        """
         return next(self.assess_many([message], memory=memory))
 
-    def assess_many(self, messages: Sequence[Message], memory: Any = None) -> Iterator[Assessment]:
-        """Assess messages in order, batching the NLP work."""
+    def assess_many(
+        self, messages: Sequence[Message], memory: ThreadStore | None = None
+    ) -> Iterator[Assessment]:
+        """Assess messages in order, batching the NLP work; memory is updated in order."""
         limit = self.settings.nlp.max_message_chars
         prepared = []
         for m in messages:
@@ -134,7 +177,14 @@ class Engine:
         memory: Any,
     ) -> Assessment:
         findings = self._findings(text, norm, detections)
-        verdict = decide(findings, features, self.settings, memory)
+        quasi, person_spans = self._quasi(text, norm, features.get("quasi"))
+        findings = sorted([*findings, *quasi], key=lambda f: (f.start, f.end))
+        key = conversation_key(message) if memory is not None else None
+        now = message_time(message)
+        history = memory.recall(key, now) if memory is not None and key else ()
+        verdict = decide(findings, features, self.settings, history, text)
+        if memory is not None and key:
+            memory.remember(key, self._remembered(text, findings, verdict, now))
         reasons = list(verdict.reasons)
         if len(text) > len(scanned):
             reasons.append(
@@ -142,9 +192,21 @@ class Engine:
                 "to check in full. Please do not paste long clinical documents into chat."
             )
         spans = [
-            Span(f.start, f.end, f.entity_type, f.score) for f in findings if f.end <= len(text)
+            Span(f.start, f.end, f.entity_type, f.score)
+            for f in findings
+            if f.end <= len(text) and f.category == "identifier"
         ]
-        redacted = redact(text, spans) if spans else text
+        if verdict.warn:
+            # Generalise the details too: low scores so a direct identifier's placeholder wins.
+            for f in quasi:
+                kind = "QUASI_PERSON" if (f.start, f.end) in person_spans else f.entity_type
+                if f.end <= len(text):
+                    spans.append(Span(f.start, f.end, kind, 0.1))
+        placeholders = {
+            **{f.entity_type: QUASI_DEFAULT_PLACEHOLDER for f in quasi},
+            **QUASI_PLACEHOLDERS,
+        }
+        redacted = redact(text, spans, placeholders) if spans else text
         return Assessment(
             warn=verdict.warn,
             risk=verdict.risk,
@@ -154,6 +216,48 @@ class Engine:
             patient_context=verdict.patient_context,
             config_version=self.config_version,
             evidence=verdict.evidence,
+        )
+
+    def _quasi(self, text: str, norm: Any, raw: Any) -> tuple[list[Finding], set[tuple[int, int]]]:
+        """Quasi findings from the hook's plain data, in original-text offsets."""
+        out: list[Finding] = []
+        person: set[tuple[int, int]] = set()
+        for q in raw if isinstance(raw, list) else ():
+            start, end = norm.to_original(q["start"], q["end"])
+            if end > len(text) or start >= end:
+                continue  # in an attachment name or channel name: counted, not redacted
+            out.append(
+                Finding(
+                    QUASI_PREFIX + q["category"].upper(),
+                    start,
+                    end,
+                    min(1.0, float(q["factor"]) / FACTOR_MAX),
+                    f"quasi:{q['key']}",
+                    "quasi",
+                    q["label"],
+                )
+            )
+            if q.get("person"):
+                person.add((start, end))
+        return out, person
+
+    def _remembered(
+        self, text: str, findings: Sequence[Finding], verdict: Any, now: float
+    ) -> Remembered:
+        """What memory keeps of this message: categories, weights, keyed hashes, counts."""
+        own = details_of(findings, self.settings, text)
+        hashes = frozenset(
+            self._hasher(f.entity_type, text[f.start : f.end])
+            for f in findings
+            if f.category == "quasi"
+        )
+        return Remembered(
+            at=now,
+            context=verdict.patient_context,
+            categories={d.category: d.weight for d in own},
+            labels={d.category: d.label for d in own},
+            hashes=hashes,
+            identifiers=sum(1 for f in findings if f.category == "identifier"),
         )
 
 

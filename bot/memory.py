@@ -1,14 +1,126 @@
 """What the engine remembers about recent messages in a thread: derived features only.
 
-Issue 3 fills this in (categories, hashes, counts per author and thread, with a
-bound and expiry); the store interface lets Redis replace the in-process one.
+For each (author, conversation) the store keeps, per message, when it was sent,
+its patient-context score and, per detail category, the strongest weight and
+keyed hashes of the details. Never the text: the hashes use a secret key made
+fresh for each process, so they cannot be reversed or matched elsewhere. Entries
+expire after the window; the number of conversations and of messages per
+conversation is bounded. :class:`ThreadStore` is the interface a shared store
+(Redis) implements to replace :class:`InMemoryThreadStore`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from discretion.message import Message
 
 
-def memory_for(settings: Any) -> Any:
-    """The thread memory the engine should use for a run (None: remember nothing)."""
-    return None
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """Derived features of one earlier message: never its text."""
+
+    at: float  # seconds since the epoch
+    context: float
+    categories: Mapping[str, float] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    hashes: frozenset[str] = frozenset()
+    identifiers: int = 0
+
+
+@runtime_checkable
+class ThreadStore(Protocol):
+    """Where remembered features live: in this process, or a shared store later."""
+
+    window_seconds: float
+
+    def recall(self, key: str, now: float) -> Sequence[Remembered]:
+        """Unexpired entries for a conversation, oldest first."""
+        ...
+
+    def remember(self, key: str, entry: Remembered) -> None:
+        """Add one message's features to a conversation."""
+        ...
+
+
+class InMemoryThreadStore:
+    """A bounded, expiring ThreadStore in this process (least recently used goes first)."""
+
+    def __init__(self, window_seconds: float, max_threads: int = 10_000, max_messages: int = 50):
+        self.window_seconds = float(window_seconds)
+        self.max_threads = max_threads
+        self.max_messages = max_messages
+        self._data: OrderedDict[str, list[Remembered]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def recall(self, key: str, now: float) -> Sequence[Remembered]:
+        """Unexpired entries for a conversation, oldest first."""
+        with self._lock:
+            entries = self._data.get(key)
+            if not entries:
+                return ()
+            fresh = [e for e in entries if now - e.at <= self.window_seconds]
+            if fresh:
+                self._data[key] = fresh
+                self._data.move_to_end(key)
+            else:
+                del self._data[key]
+            return tuple(fresh)
+
+    def remember(self, key: str, entry: Remembered) -> None:
+        """Add one message's features; drop the oldest beyond the bounds."""
+        with self._lock:
+            entries = self._data.setdefault(key, [])
+            entries.append(entry)
+            del entries[: max(0, len(entries) - self.max_messages)]
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_threads:
+                self._data.popitem(last=False)
+
+
+class DetailHasher:
+    """Keyed hashes of details, so a repeated detail is not counted twice."""
+
+    def __init__(self, key: bytes | None = None):
+        self._key = key or secrets.token_bytes(32)
+
+    def __call__(self, category: str, surface: str) -> str:
+        """A short keyed digest of one detail (normalised), safe to keep."""
+        normal = " ".join(surface.lower().split())
+        mac = hmac.new(self._key, f"{category}\x00{normal}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:16]
+
+
+def conversation_key(message: Message) -> str | None:
+    """Who said it where: None when the message has no author (nothing to join up)."""
+    if not message.author:
+        return None
+    where = message.thread or message.channel or ""
+    raw = f"{message.platform}\x00{message.channel or ''}\x00{where}\x00{message.author}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def message_time(message: Message) -> float:
+    """When the message was sent (now when the platform did not say)."""
+    return message.sent_at.timestamp() if message.sent_at is not None else time.time()
+
+
+def memory_for(settings: Any) -> ThreadStore | None:
+    """The thread memory the engine should use for a run."""
+    risk = getattr(settings, "risk", None)
+    if risk is None:
+        return None
+    return InMemoryThreadStore(
+        risk.memory_window_hours * 3600, risk.memory_max_threads, risk.memory_max_messages
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
 
 # What each kind of identifier is, in words a nurse would use.
 DESCRIPTIONS: dict[str, str] = {
@@ -25,6 +27,40 @@ GUIDANCE = (
     "NHS confidentiality rules and the GMC's social media guidance: "
     "do not share anything that could identify a patient in chat."
 )
+QUASI_GUIDANCE = (
+    "GMC guidance, Using social media as a medical professional, paragraph 19: "
+    "the sum of the details you share can identify a patient, even without a name."
+)
+
+# Why each kind of detail matters, in one short clause.
+WHY: dict[str, str] = {
+    "colleague": "colleagues are recognised at once by everyone who works with them",
+    "public_role": "a public figure is recognised by almost anyone",
+    "local_role": "people in the area would know exactly who holds that role",
+    "notable": "anyone who saw the news story can put a name to it",
+    "uniqueness": "'the only...' or 'one of a handful' fits one person",
+    "condition": "few people have a rare condition, so it points to them",
+    "gender_identity": "few patients share it, and it is sensitive in itself",
+    "sexual_orientation": "it is sensitive, and narrows who it could be",
+    "disability": "few people share it in one place",
+    "place": "a named small place leaves few people it could be",
+    "event": "people remember incidents, and local news reports them",
+    "ethnicity": "with a place or a job it narrows the crowd quickly",
+    "religion": "with a place it narrows the crowd quickly",
+    "occupation": "a job plus a place often fits one person",
+    "time": "a date ties it to an incident people heard about",
+    "age": "an age narrows the crowd, especially a very young or very old one",
+    "family": "a family link points to someone people know",
+    "injury": "a striking injury is remembered by witnesses",
+}
+# How far a detail narrows the crowd before we call it out as doing so "a lot".
+STRONG = 0.4
+
+
+class _Detail(Protocol):
+    category: str
+    weight: float
+    label: str
 
 
 def describe(entity_type: str) -> str:
@@ -53,3 +89,57 @@ def identifiers_reason(entity_types: Iterable[str]) -> str:
         f"This message contains {join_words(parts)}. "
         "That is enough on its own to identify a patient, and chat is not a safe place for it."
     )
+
+
+def detail_words(category: str, label: str = "") -> str:
+    """Our words for one detail: the cue list's label, else the category's own words."""
+    if label:
+        return label
+    from discretion.quasi.extract import category_label
+
+    return category_label(category)
+
+
+def quasi_reasons(details: Sequence[_Detail], has_identifiers: bool = False) -> list[str]:
+    """Sentences naming the details that together identify a patient, why, and the guidance."""
+    words = list(dict.fromkeys(detail_words(d.category, d.label) for d in details))
+    if not words:
+        return []
+    opener = "It also describes" if has_identifiers else "This describes"
+    first = (
+        f"{opener} a patient together with {join_words(words)}. "
+        "Together these could let people work out who they are, even without a name."
+    )
+    if len(details) == 1:
+        first = (
+            f"{opener} a patient together with {words[0]}. "
+            "That alone could let people work out who they are, even without a name."
+        )
+    strong = [d for d in details if d.weight >= STRONG]
+    why = []
+    for d in strong or details[:2]:
+        why.append(
+            f"{detail_words(d.category, d.label)}: {WHY.get(d.category, 'it narrows who it could be')}"
+        )
+    second = "Why these matter: " + "; ".join(why) + "."
+    return [first, second[0].upper() + second[1:], QUASI_GUIDANCE]
+
+
+def thread_reason(times: Iterable[float]) -> str:
+    """One sentence saying which earlier messages (by time) helped complete the picture."""
+    stamps = sorted({datetime.fromtimestamp(t, UTC).strftime("%H:%M UTC on %d %b") for t in times})
+    which = "message" if len(stamps) == 1 else "messages"
+    return (
+        f"Your earlier {which} in this conversation (sent at {join_words(stamps)}) gave other "
+        "details; with this one, they add up to a patient people could recognise."
+    )
+
+
+def context_evidence(
+    cues: Iterable[str], against: Iterable[str], categories: Iterable[str]
+) -> tuple[str, ...]:
+    """Short labels saying what made us think this is about a patient, and what detail kinds."""
+    out = [f"patient context: {c}" for c in cues]
+    out += [f"not about a patient: {c}" for c in against]
+    out += [f"detail: {c.replace('_', ' ')}" for c in categories]
+    return tuple(out)
