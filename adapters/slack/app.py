@@ -17,7 +17,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from discretion import metrics
 from discretion.adapters.slack import actions, commands
+from discretion.adapters.slack.batching import AssessBatcher
 from discretion.adapters.slack.blocks import warning_blocks, warning_text
 from discretion.adapters.slack.client import call, make_client
 from discretion.adapters.slack.events import Skip, SlackMessage, from_event
@@ -69,6 +71,10 @@ class SlackAdapter:
         self.installations = installations
         self.oauth = oauth
         self.counters = Counters()
+        # Remembered features of recent messages per conversation (never text), so that
+        # details spread over several messages are caught; the core decides what is kept.
+        self.memory = getattr(services, "memory", None) or _memory_for(services.settings)
+        self.batcher = AssessBatcher(services, self.memory)
         # The aiohttp app, to see whether the one-click report pages are mounted.
         self.web_app = web_app
         self._links_mounted = False
@@ -93,6 +99,7 @@ class SlackAdapter:
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Take one message event: drop repeats, then queue it for assessment."""
         self.counters.received += 1
+        metrics.EVENTS_RECEIVED.labels("slack").inc()
         event = body.get("event") or {}
         key = body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts')}"
         try:
@@ -121,7 +128,7 @@ class SlackAdapter:
             self.counters.skipped += 1
             return False
         try:
-            assessment = await self.services.assess(found.message)
+            assessment = await self.batcher.assess(found.message)
         except Exception as exc:  # the engine failing must not take the worker down
             self.counters.failed += 1
             log.error("slack.assess_failed", event_id=event_id, error=type(exc).__name__)
@@ -266,3 +273,9 @@ class SlackAdapter:
         from discretion.reporting import message_hash
 
         return {"hash": message_hash(text, key)}
+
+
+def _memory_for(settings: Any) -> Any:
+    from discretion.memory import memory_for
+
+    return memory_for(settings)

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from discretion import metrics
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.logs import get_logger
 
@@ -46,6 +47,7 @@ async def call(method: str, request: Awaitable[Any]) -> dict[str, Any] | None:
     try:
         response = await request
     except SlackApiError as exc:
+        metrics.API_ERRORS.labels("slack", method).inc()
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         log.error(
             "slack.api_error",
@@ -55,6 +57,7 @@ async def call(method: str, request: Awaitable[Any]) -> dict[str, Any] | None:
         )
         return None
     except (TimeoutError, SlackClientError, aiohttp.ClientError, ValueError) as exc:
+        metrics.API_ERRORS.labels("slack", method).inc()
         log.error("slack.unreachable", method=method, error=type(exc).__name__)
         return None
     data = getattr(response, "data", None)

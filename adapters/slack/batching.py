@@ -1,0 +1,67 @@
+"""Assess messages in small batches: under load, one pass of the language model serves many.
+
+spaCy costs much less per message when it reads several at once, and the core's
+``Engine.assess_many`` does exactly that. Messages that arrive while a batch is
+being assessed wait for the next one, so a quiet server still answers each
+message at once (a batch of one) and a busy one keeps up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from discretion import metrics
+from discretion.assessment import Assessment
+from discretion.message import Message
+
+MAX_BATCH = 16
+
+
+class AssessBatcher:
+    """``await batcher.assess(message)``: the same answer as ``services.assess``, batched."""
+
+    def __init__(self, services: Any, memory: Any = None, max_batch: int = MAX_BATCH):
+        self.services = services
+        self.memory = memory
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Message, asyncio.Future[Assessment]]] = []
+        self._running: asyncio.Task[None] | None = None
+
+    async def assess(self, message: Message) -> Assessment:
+        """The assessment of one message, made in a batch with whatever else is waiting."""
+        future: asyncio.Future[Assessment] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, future))
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = (
+                self._waiting[: self.max_batch],
+                self._waiting[self.max_batch :],
+            )
+            messages = [m for m, _ in batch]
+            engine = self.services.engine  # read once: a reload may swap it
+            try:
+                with metrics.ASSESS_SECONDS.labels("slack").time():
+                    results = await loop.run_in_executor(
+                        self.services.executor, _assess_all, engine, messages, self.memory
+                    )
+            except Exception as exc:  # every waiting caller hears about it; none hangs
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), assessment in zip(batch, results, strict=True):
+                metrics.EVENTS_ASSESSED.labels("slack").inc()
+                if assessment.warn:
+                    metrics.WARNINGS.labels("slack").inc()
+                if not future.done():
+                    future.set_result(assessment)
+
+
+def _assess_all(engine: Any, messages: list[Message], memory: Any) -> list[Assessment]:
+    return list(engine.assess_many(messages, memory=memory))
