@@ -7,6 +7,7 @@ is saved whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from needs import need_service
 from fakes.smtp import FakeSmtp
 from fakes.webhook import FakeWebhook
+from needs import need_service
 
 from discretion.clock import ManualClock
 from discretion.config import (
@@ -390,3 +391,35 @@ def test_shipped_defaults_have_the_three_reminders() -> None:
     assert shipped.reminder_hours == [24, 48, 66]
     assert not shipped.email.enabled and not shipped.webhook.enabled
     assert dataclasses.is_dataclass(Alert)
+
+
+# --- the background service -----------------------------------------------------------
+
+
+async def test_a_report_wakes_the_running_service_at_once(sqlite_store: Store) -> None:
+    arrived = asyncio.Event()
+
+    class Pager:
+        name = "pager"
+
+        def __init__(self) -> None:
+            self.alerts: list[Alert] = []
+
+        async def send(self, alert: Alert) -> None:
+            self.alerts.append(alert)
+            arrived.set()
+
+    pager = Pager()
+    # An hour between ticks: only the wake-up from report_breach can deliver this in time.
+    config = settings(check_every_seconds=3600)
+    service = Escalation(sqlite_store, config, registered=[pager], clock=m.utcnow)
+    service.start()
+    try:
+        await asyncio.sleep(0)  # let the first (empty) tick run
+        ref = await report_breach(
+            sqlite_store, dataclasses.replace(report(), aware_at=None), actor="x"
+        )
+        await asyncio.wait_for(arrived.wait(), timeout=10)
+    finally:
+        await service.stop()
+    assert [a.reference for a in pager.alerts] == [ref]

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from needs import need_service
 
 from discretion.reporting import (
@@ -165,3 +167,45 @@ async def test_false_positive_keeps_words_only_with_consent(store: Store) -> Non
     rows = {r.id: r for r in await store.false_positives()}
     assert rows[without].flagged_text is None and rows[without].platform == "slack"
     assert len(rows[with_words].flagged_text or "") == m.MAX_FLAGGED
+
+
+NASTY = "\x00\ud800 \u202eRTL\u202c 🩺 \x1b[31m" + "é" * 3
+
+
+async def test_awkward_characters_are_stored_cleanly_on_both_databases(store: Store) -> None:
+    ref = await report_breach(
+        store,
+        report(what_happened=NASTY, channel=NASTY, redacted_excerpt=NASTY, reasons=[NASTY]),
+        actor=NASTY,
+    )
+    case = await store.get_incident(ref)
+    assert case is not None
+    for value in (case.what_happened, case.channel, case.redacted_excerpt, case.reasons[0]):
+        assert "🩺" in value and "\x00" not in value and "\ud800" not in value
+        assert "\u202e" not in value and "\x1b" not in value
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=6000),
+    counts=st.dictionaries(st.text(max_size=80), st.integers(-5, 10**7), max_size=60),
+    reasons=st.lists(st.text(max_size=800), max_size=40),
+)
+def test_any_input_is_bounded_or_refused_clearly(
+    text: str, counts: dict[str, int], reasons: list[str]
+) -> None:
+    from discretion.reporting import _breach_fields
+
+    try:
+        fields = _breach_fields(
+            report(what_happened=text, channel=text, entity_counts=counts, reasons=reasons)
+        )
+    except ReportError as exc:
+        # The answer never echoes what was typed (short strings may match words by chance).
+        assert len(text) < 8 or text not in str(exc)
+        return
+    assert len(fields["what_happened"]) <= m.MAX_FREE_TEXT
+    assert len(fields["channel"]) <= m.MAX_ID
+    assert len(fields["reasons"]) <= m.MAX_REASONS
+    assert all(len(r) <= m.MAX_REASON for r in fields["reasons"])
+    assert all(0 <= v <= 1_000_000 for v in fields["entity_counts"].values())

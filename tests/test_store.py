@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -242,3 +243,42 @@ async def test_migrations_match_the_models(store: Store) -> None:
 async def test_migrate_twice_is_harmless(store: Store) -> None:
     await store.migrate()
     assert await store.ping()
+
+
+async def test_references_stay_unique_when_reports_arrive_together(store: Store) -> None:
+    made = await asyncio.gather(
+        *(store.create_incident(fields(), actor=f"u{i}") for i in range(12))
+    )
+    refs = [i.reference for i in made]
+    assert len(set(refs)) == 12 and all(r and r.startswith("DSC-2026-") for r in refs)
+
+
+async def test_postgres_also_refuses_truncating_the_audit_trail(store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("TRUNCATE is a PostgreSQL statement")
+    await store.create_incident(fields(), actor="a")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("TRUNCATE audit_events CASCADE"))
+
+
+async def test_migrations_downgrade_and_upgrade_again(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from discretion.store.db import migrations_path
+
+    def run(connection: sa.Connection, target: str) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrations_path()))
+        cfg.attributes["connection"] = connection
+        if target == "base":
+            command.downgrade(cfg, "base")
+        else:
+            command.upgrade(cfg, target)
+
+    async with store.engine.begin() as conn:
+        await conn.run_sync(run, "base")
+    await store.migrate()
+    ref = (await store.create_incident(fields(), actor="a")).reference
+    assert (await store.get_incident(ref)) is not None
