@@ -10,6 +10,7 @@ to the poster. Every character keeps a map back to the activity text.
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,7 +145,9 @@ def to_plain(
                 else:
                     pieces.append(Piece("", "", m.start(), m.end()))
             else:
-                char = html.unescape(token)
+                # Only a whole, known entity is decoded ("&notanentity;" is not "¬anentity;").
+                known = token.startswith("&#") or token[1:] in html.entities.html5
+                char = html.unescape(token) if known else token
                 if char == token:  # not an entity after all: keep it as typed
                     pieces.append(Piece(token, token, m.start(), m.end()))
                 else:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import TeamsServer, activity, start_server
+from teams_support import TeamsServer, activity, start_server
 
 from discretion.store import Store
 

@@ -10,8 +10,8 @@ import base64
 import json
 
 import pytest
-from conftest import APP_ID, activity, start_server
 from cryptography.hazmat.primitives.asymmetric import rsa
+from teams_support import APP_ID, activity, start_server
 
 from discretion.adapters.teams.config import TeamsConfig
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import structlog
-from conftest import activity
 from fakes.bot_connector import FIXED_TOKEN
+from teams_support import activity
 
 from discretion.config import Channels
 
