@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from discretion.config import ConfigError, WebhookEscalation
 from discretion.escalation import Escalation
 from discretion.reporting import BreachReport, report_breach
 from discretion.server import EXTENSIONS, SERVICES, create_app
@@ -73,3 +74,19 @@ async def test_readiness_fails_when_the_database_is_gone(client: TestClient) -> 
     r = await client.get("/readyz")
     body = await r.json()
     assert r.status == 503 and body["checks"]["database"] is False
+
+
+def test_a_half_configured_webhook_stops_start_up_with_the_reason(
+    settings, engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISCRETION_WEBHOOK_SECRET", raising=False)
+    site = settings.model_copy(
+        update={
+            "escalation": settings.escalation.model_copy(
+                update={"webhook": WebhookEscalation(url="https://siem.trust.example/in")}
+            )
+        }
+    )
+    with pytest.raises(ConfigError, match=r"escalation: .*DISCRETION_WEBHOOK_SECRET"):
+        create_app(site, engine)

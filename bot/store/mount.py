@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from discretion.config import ConfigError, ConfigProblem
 from discretion.escalation import Escalation, builtin_notifiers
 from discretion.logs import get_logger
 from discretion.store.db import Store
@@ -26,11 +27,16 @@ def mount(app: web.Application, services: Any) -> str:
 
     The database is ``$DATABASE_URL`` or ``./var/discretion.db``. Start-up migrates
     it and starts the sender; shutdown stops the sender and closes the pool. A
-    half-configured email or webhook channel stops start-up with the reason.
+    half-configured email or webhook channel raises ConfigError with the reason.
     """
     settings = services.settings.escalation
     store = Store(message_key=load_install_key())
-    builtin = builtin_notifiers(settings)
+    try:
+        builtin = builtin_notifiers(settings)
+    except ValueError as exc:  # a channel half set up: say which and why, then stop
+        raise ConfigError(
+            [ConfigProblem("site configuration", None, "escalation", str(exc))]
+        ) from None
     registered: list[Any] = services.extras.setdefault(NOTIFIERS_KEY, [])
     escalation = Escalation(store, settings, builtin=builtin, registered=registered)
     services.store = store
