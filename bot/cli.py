@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="run the web server (Slack, Teams, pages)")
     v.add_argument("--host", default=os.environ.get("DISCRETION_HOST", "127.0.0.1"))
     v.add_argument("--port", type=int, default=int(os.environ.get("DISCRETION_PORT", "3978")))
+    from discretion.web.admin import add_parser as add_create_user
+
+    add_create_user(sub)
     return p
 
 
@@ -245,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "check-config":
         return check_config(args.file or args.config)
+    if args.command == "create-user":
+        from discretion.web.admin import create_user_command
+
+        return create_user_command(args)
     if args.command == "eval":
         from discretion.evaluate import command
 

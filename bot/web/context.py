@@ -168,6 +168,12 @@ def _finish(visit: Visit, response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def _route(request: web.Request) -> str:
+    # The route pattern, never the address itself: a report link's token is in its address.
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
+
+
 def sign_in_address(request: web.Request) -> str:
     """The sign-in page, remembering where the visitor was going."""
     return f"/dashboard/sign-in?next={quote(request.path_qs, safe='')}"
@@ -206,7 +212,7 @@ def page(roles: Collection[str] | None = None) -> Callable[[Handler], Any]:
                     ),
                 )
             if roles is not None and visit.role not in roles:
-                log.info("web.forbidden", path=request.path, role=visit.role)
+                log.info("web.forbidden", route=_route(request), role=visit.role)
                 return _finish(
                     visit,
                     visit.render(
@@ -237,7 +243,7 @@ def page(roles: Collection[str] | None = None) -> Callable[[Handler], Any]:
                 if fresh or not csrf.valid(
                     dash.settings.secret_key, cookie, token, sent if isinstance(sent, str) else ""
                 ):
-                    log.info("web.csrf_refused", path=request.path)
+                    log.info("web.csrf_refused", route=_route(request))
                     return _finish(
                         visit,
                         visit.render(

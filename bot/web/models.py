@@ -14,24 +14,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from discretion.store.models import MAX_ID, Base, utcnow
 
-# Roles, from most to least able. "staff" see only the reports they made themselves;
-# "none" (an account signed in through the directory but not given a role) sees nothing.
-DPO = "dpo"
-ADMIN = "admin"
-VIEWER = "viewer"
-STAFF = "staff"
-NO_ROLE = "none"
-ROLES: tuple[str, ...] = (DPO, ADMIN, VIEWER, STAFF, NO_ROLE)
-ROLE_NAMES = {
-    DPO: "Data protection lead",
-    ADMIN: "Administrator",
-    VIEWER: "Viewer (read only)",
-    STAFF: "Staff (own reports only)",
-    NO_ROLE: "No role",
-}
-# Who may change a case, and who may read every case.
-CAN_EDIT: frozenset[str] = frozenset({DPO, ADMIN})
-CAN_READ_ALL: frozenset[str] = frozenset({DPO, ADMIN, VIEWER})
+# Re-exported: the roles are part of what an account is.
+from discretion.web.roles import (  # noqa: F401
+    ADMIN,
+    CAN_EDIT,
+    CAN_READ_ALL,
+    DPO,
+    NO_ROLE,
+    ROLE_NAMES,
+    ROLES,
+    STAFF,
+    VIEWER,
+)
 
 
 class DashboardUser(Base):
