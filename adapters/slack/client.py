@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,6 +35,8 @@ def make_client(config: SlackSettings, token: str | None = None) -> AsyncWebClie
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            # One more try after a 500/503: a brief outage should not cost a warning.
+            AsyncServerErrorRetryHandler(max_retry_count=1),
         ],
     )
 

@@ -175,7 +175,7 @@ async def test_slack_failing_is_logged_without_the_message(slack: Harness):
     buffer = io.StringIO()
     logs.configure("INFO", stream=buffer)
     try:
-        slack.fake.fail("chat.postEphemeral", 500)
+        slack.fake.fail("chat.postEphemeral", 500, times=2)  # the first try and its retry
         await slack.event(channel_message())
         await slack.settle(received=1)
     finally:
@@ -186,6 +186,14 @@ async def test_slack_failing_is_logged_without_the_message(slack: Harness):
     assert failures[0]["status"] == 500
     assert NHS not in written and "theatre" not in written
     assert slack.adapter.counters.failed == 1
+
+
+async def test_one_slack_500_is_retried_and_the_warning_still_goes_out(slack: Harness):
+    slack.fake.fail("chat.postEphemeral", 500)
+    await slack.event(channel_message())
+    (call,) = await slack.fake.wait_for("chat.postEphemeral")
+    assert call.args["user"] == "W111"
+    assert slack.fake.called("chat.postEphemeral!500")
 
 
 async def test_ignored_channels_are_not_checked_and_quiet_ones_get_the_quiet_headline(
