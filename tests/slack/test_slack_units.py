@@ -141,3 +141,18 @@ def test_the_report_form_never_holds_the_raw_text():
     view = b.report_modal(ref, when=None, channel_name="ward-6").to_dict()
     assert NHS not in json.dumps(view) and "#ward-6" in json.dumps(view)
     assert MessageRef.loads(view["private_metadata"]).channel == "C1"
+
+
+def test_socket_mode_needs_no_public_route(monkeypatch: pytest.MonkeyPatch, settings, engine):
+    from aiohttp import web
+
+    from discretion.server import Services
+
+    for name in ("SLACK_SIGNING_SECRET", "SLACK_OAUTH_CLIENT_ID", "SLACK_OAUTH_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    app = web.Application()
+    said = mount(app, Services(settings=settings, engine=engine))
+    assert said == "Slack: Socket Mode"
+    assert not any("/slack/" in r.resource.canonical for r in app.router.routes())
