@@ -34,6 +34,7 @@ EXTENSIONS: list[str] = [
     "discretion.reload:mount",
     "discretion.adapters.slack.mount:mount",
     "discretion.web.mount:mount",
+    "discretion.web.tuning_pages:mount",
     "discretion.adapters.teams.mount:mount",
 ]
 

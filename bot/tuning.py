@@ -161,12 +161,14 @@ def group_reports(
     reports: Iterable[Any],
     settings: Settings,
     engine: Any = None,
+    proposed: Settings | None = None,
 ) -> list[ReportGroup]:
     """Reports grouped by (recognizer, entity type), most reported first, with suggestions.
 
     ``reports`` are rows like :class:`discretion.store.FalsePositiveReport`. A report
     naming several recognizers counts once for each recognizer that can produce
-    each of its entity types.
+    each of its entity types. Suggestions start from ``proposed`` when there is a
+    proposal (so what it already does is not offered again), else from ``settings``.
     """
     supported = recognizer_entities(engine) if engine is not None else {}
     groups: dict[tuple[str, str], ReportGroup] = {}
@@ -188,7 +190,7 @@ def group_reports(
     context = recognizer_context(engine) if engine is not None else {}
     ordered = sorted(groups.values(), key=lambda g: (-g.reports, g.recognizer, g.entity_type))
     for g in ordered:
-        g.suggestions = suggestions_for(g, settings, context)
+        g.suggestions = suggestions_for(g, proposed or settings, context)
     return ordered
 
 
@@ -237,10 +239,14 @@ def threshold_for(settings: Settings, entity_type: str) -> float:
 
 
 async def load_groups(
-    store: Any, settings: Settings, engine: Any = None, limit: int = 1000
+    store: Any,
+    settings: Settings,
+    engine: Any = None,
+    proposed: Settings | None = None,
+    limit: int = 1000,
 ) -> list[ReportGroup]:
     """The store's newest false-positive reports, grouped, with suggestions."""
-    return group_reports(await store.false_positives(limit=limit), settings, engine)
+    return group_reports(await store.false_positives(limit=limit), settings, engine, proposed)
 
 
 # --- the proposed file --------------------------------------------------------------
