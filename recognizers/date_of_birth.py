@@ -62,7 +62,7 @@ _DATE = re.compile(
 # Birth cues right before the date (a few words at most).
 _BIRTH_CUE = re.compile(
     r"(?:\bd\.?\s?o\.?\s?b\b\.?|\bdate\s+of\s+birth\b|\bbirth\s*date\b|\bbirthday\b|\bborn\b"
-    r"|\bbday\b|(?<![\w.])b\.)\s*(?:(?:is|was|on|in|of|=|:|-|–|given\s+as|recorded\s+as|as)\s*)*$",
+    r"|\bbday\b|(?<![\w.])b\.)\s*(?:(?:is|was|on|the|in|of|=|:|-|–|given\s+as|recorded\s+as|as)\s*)*$",
     re.IGNORECASE,
 )
 _BIRTH_ANYWHERE = re.compile(

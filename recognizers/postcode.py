@@ -194,7 +194,7 @@ class PostcodeRecognizer(Recognizer):
             yield Hit(m.start(), m.end(), score, ENTITY, "postcode")
 
 
-CONTEXT = ("address", "postcode", "lives", "home", "visit")
+CONTEXT = ("address", "postcode", "live", "home", "visit")
 
 
 def build(settings: Settings) -> list[Recognizer]:

@@ -41,8 +41,11 @@ _WELSH = "heol|ffordd|stryd|lôn|lon|maes|llys|rhodfa|cilgant|clos|teras|rhes|br
 _JOINERS = "y|yr|'r|of|the|upon|on|in|de|la|le|by|under"
 
 _NUMBER = r"(?P<number>\d{1,4}[A-Za-z]?(?:\s?[-/]\s?\d{1,4}[A-Za-z]?)?)"
-_FLAT = r"(?:(?:Flat|Apartment|Apt|Maisonette|Unit)\.?\s*\d{1,4}[A-Za-z]?,?\s+)?"
-_NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|(?:" + _JOINERS + r"))"
+# "Flat 3, 22 High St"; Scottish tenements give the floor and door first: "2/1 40 Byres Road".
+_FLAT = (
+    r"(?:(?:(?:Flat|Apartment|Apt|Maisonette|Unit)\.?\s*\d{1,4}[A-Za-z]?|\d{1,2}/\d{1,2}),?\s+)?"
+)
+_NAME_WORD = r"(?:[A-Z][A-Za-z'’-]*(?:\.(?=\s+\w))?|(?:" + _JOINERS + r"))"
 _TOWN = (
     r"(?:,\s*(?P<town>[A-Z][a-z'’-]{2,}(?:[ -](?:upon[ -]|on[ -]|under[ -])?[A-Z][a-z'’-]{2,})?))?"
 )
@@ -81,7 +84,7 @@ _LOWER = re.compile(
 _CARE_HOME = re.compile(
     r"(?<![\w-])(?!(?:The|A|An|Our|This|That|These|Those|Local|Any|Every|Which|Their|His|Her|My"
     r"|Your|No|Some|Private|Council|NHS|New|Another|Each)\s)"
-    r"(?P<street>(?:[A-Z][\w'’-]+\s+){1,3}(?:care|nursing|residential)\s+home)\b"
+    r"(?P<street>(?:[A-Z][\w'’-]+\s+){1,3}(?i:care|nursing|residential)\s+(?i:home))\b"
 )
 
 # Hospital places and counts that can precede a number: "bed 4", "Ward 12", "ext 4412".
@@ -160,7 +163,9 @@ class StreetAddressRecognizer(Recognizer):
             return None
         if _MEASURE.match(m.group("street")):
             return None
-        if m.group(0).lower().startswith(("flat", "apartment", "apt", "maisonette", "unit")):
+        if m.group(0).lower().startswith(("flat", "apartment", "apt", "maisonette", "unit")) or (
+            "/" in m.group(0).split(" ", 1)[0]
+        ):
             score = max(score, SCORE_FLAT)
         if organisation_before(text, start):
             return Hit(
@@ -174,7 +179,7 @@ class StreetAddressRecognizer(Recognizer):
         return Hit(start, end, score, ENTITY, pattern)
 
 
-CONTEXT = ("address", "lives", "home", "visit", "moved", "resides", "flat", "house")
+CONTEXT = ("address", "live", "home", "visit", "move", "reside", "flat", "house")
 
 
 def build(settings: Settings) -> list[Recognizer]:
