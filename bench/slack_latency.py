@@ -1,6 +1,7 @@
 """Slack latency: signed events at a fixed rate into a running server, warnings out to a fake Slack.
 
-Starts ``discretion serve`` in a subprocess, with its Web API pointed at the fake
+Starts ``discretion serve`` in a subprocess (``--servers N``: N of them, taking events
+in turn as behind a load balancer), with its Web API pointed at the fake
 Slack from tests/fakes/slack_api.py (run here, on 127.0.0.1), posts signed
 ``message`` events at ``--rate`` per second for ``--duration`` seconds, and prints:
 
@@ -83,7 +84,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen) -> None:
+async def wait_healthy(
+    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]
+) -> None:
     for _ in range(600):
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with status {proc.returncode}")
@@ -113,8 +116,6 @@ async def post(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[fl
 
 async def run(args: argparse.Namespace) -> int:
     fake = await FakeSlackApi().start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     workdir = tempfile.mkdtemp(prefix="discretion-bench-")
     env = {
         **os.environ,
@@ -126,23 +127,33 @@ async def run(args: argparse.Namespace) -> int:
     for name in ("SLACK_APP_TOKEN", "SLACK_OAUTH_CLIENT_ID", "SLACK_OAUTH_CLIENT_SECRET"):
         env.pop(name, None)
     exe = Path(sys.executable).with_name("discretion")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE if args.quiet else None,
-    )
+    ports = [free_port() for _ in range(args.servers)]
+    procs = [
+        subprocess.Popen(
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if args.quiet else None,
+        )
+        for port in ports
+    ]
     rng = random.Random(7)
     try:
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=30)
         ) as session:
-            await wait_healthy(session, base, proc)
-            url = f"{base}/slack/events"
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
+            for base, proc in zip(bases, procs, strict=True):
+                await wait_healthy(session, base, proc)
+            # Like a load balancer: events go round the servers in turn.
+            urls = [f"{base}/slack/events" for base in bases]
             # Warm up (first assessments load lazily); not counted.
-            await asyncio.gather(*(post(session, url, event(-1 - i, rng)) for i in range(20)))
-            await fake.wait_for("chat.postEphemeral", 20, timeout=60)
+            warm = 20 * len(urls)
+            await asyncio.gather(
+                *(post(session, urls[i % len(urls)], event(-1 - i, rng)) for i in range(warm))
+            )
+            await fake.wait_for("chat.postEphemeral", warm, timeout=60)
             fake.clear()
 
             total = int(args.rate * args.duration)
@@ -155,7 +166,7 @@ async def run(args: argparse.Namespace) -> int:
                 start = time.monotonic()
                 sent_at[body["event"]["user"]] = start
                 try:
-                    done, status = await post(session, url, body)
+                    done, status = await post(session, urls[i % len(urls)], body)
                 except (aiohttp.ClientError, TimeoutError):
                     failed.append(-1)
                     return
@@ -163,6 +174,7 @@ async def run(args: argparse.Namespace) -> int:
                     failed.append(status)
                 acks.append((done - start) * 1000)
 
+            load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
             began = time.monotonic()
             tasks = []
             for i in range(total):
@@ -178,7 +190,8 @@ async def run(args: argparse.Namespace) -> int:
             to_warning = [(warned[u] - t) * 1000 for u, t in sent_at.items() if u in warned]
             missing = total - len(to_warning)
             print(
-                f"Slack latency: {total} signed events at {args.rate:g}/s for {args.duration:g} s"
+                f"Slack latency: {total} signed events at {args.rate:g}/s for {args.duration:g} s "
+                f"into {len(urls)} server process(es); load average before: {load_before}"
             )
             print(f"  sent in {sending:.1f} s (achieved {total / sending:.1f} events/s)")
             print(
@@ -200,11 +213,13 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"  Web API calls outside Slack's spec: {len(bad)} (first: {bad[0]})")
             return 0 if not failed and not missing and not bad else 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         await fake.stop()
 
 
@@ -214,6 +229,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending (60)")
     parser.add_argument(
         "--drain", type=float, default=30.0, help="seconds to wait for the last warnings (30)"
+    )
+    parser.add_argument(
+        "--servers", type=int, default=1, help="server processes, events shared in turn (1)"
     )
     parser.add_argument("--quiet", action="store_true", help="hide the server's own log")
     return asyncio.run(run(parser.parse_args()))
