@@ -63,5 +63,5 @@ async def call(method: str, request: Awaitable[Any]) -> dict[str, Any] | None:
         metrics.API_ERRORS.labels("slack", method).inc()
         log.error("slack.unreachable", method=method, error=type(exc).__name__)
         return None
-    data = getattr(response, "data", None)
-    return dict(data) if isinstance(data, dict) else {}
+    body: Any = getattr(response, "data", None)
+    return dict(body) if isinstance(body, dict) else {}
