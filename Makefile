@@ -32,12 +32,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The detection gate: the whole labelled dev corpus, then our own multi-message threads
+# (thread and author fields), where only the combination of messages identifies.
 eval: $(STAMP)
 	@if [ -f $(EVAL)/score.py ]; then \
 	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $(EVAL)/score.py --cmd "discretion scan" \
-	    --kinds direct,mixed,format_tricky,negative_staff,negative_clinical,negative_general,negative_lookalike \
 	    --min-recall 0.97 --max-false-alarm 0.08 --max-leak 0.02 $(EVAL)/dev.jsonl && \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $(EVAL)/score.py --cmd "discretion scan" $(EVAL)/dev.jsonl; \
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $(EVAL)/score.py --cmd "discretion scan" \
+	    --min-recall 1.0 --max-false-alarm 0.0 tests/data/threads.jsonl; \
 	else echo "no $(EVAL)/score.py beside this checkout: detection gate skipped"; fi
 
 test: $(STAMP) browser

@@ -66,7 +66,8 @@ class ContextScorer:
 
     def score(self, doc: Doc) -> PatientContext:
         """The patient-context score of one parsed message."""
-        matches = list(self.table.matches(doc))
+        # "if you're coming in from...": staff travelling to work, not a patient arriving.
+        matches = [m for m in self.table.matches(doc) if not _staff_arriving(doc, m.start)]
         pro = _strongest(m for m in matches if m.entry.source != "context_against")
         con = _strongest(m for m in matches if m.entry.source == "context_against")
         # Own health: "I was admitted", "my own scan" - the poster is the patient.
@@ -79,12 +80,24 @@ class ContextScorer:
                 c.dep_ in ("dobj", "nsubjpass") and c.lower_ in _THIRD_PERSON for c in t.children
             ):
                 pro["someone being seen"] = max(pro.get("someone being seen", 0.0), 0.5)
+        # "?CVA": a query diagnosis (a question mark glued to the next word, not ending a question).
+        for t in doc[:-1]:
+            if t.text == "?" and not t.whitespace_ and doc[t.i + 1].is_alpha:
+                pro["a query diagnosis"] = 0.3
+                break
         if first_person and pro:
             con.setdefault("the poster's own health", 0.5)
         p = _combine(pro.values())
         n = _combine(con.values())
         score = round(p * (1.0 - n), 3)
         return PatientContext(score, tuple(pro), tuple(con))
+
+
+def _staff_arriving(doc: Doc, i: int) -> bool:
+    token = doc[i]
+    return token.lemma_ == "come" and any(
+        c.dep_ == "nsubj" and c.lower_ in ("i", "you", "we") for c in token.children
+    )
 
 
 def _strongest(matches: Sequence[Match] | Any) -> dict[str, float]:

@@ -38,7 +38,7 @@ WHY: dict[str, str] = {
     "public_role": "a public figure is recognised by almost anyone",
     "local_role": "people in the area would know exactly who holds that role",
     "notable": "anyone who saw the news story can put a name to it",
-    "uniqueness": "'the only...' or 'one of a handful' fits one person",
+    "uniqueness": "it fits one person, or very few, by definition",
     "condition": "few people have a rare condition, so it points to them",
     "gender_identity": "few patients share it, and it is sensitive in itself",
     "sexual_orientation": "it is sensitive, and narrows who it could be",

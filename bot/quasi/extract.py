@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from discretion.quasi.phrases import Match, PhraseTable, build_table
+from discretion.quasi.phrases import Match, PhraseTable, build_table, list_lines
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -189,6 +190,8 @@ class QuasiExtractor:
         if category == "event" and last.tag_ in ("NNS", "NNPS") and m.end - m.start == 1:
             return None  # "stabbings at weekends": a trend, not one event
         if category == "place":
+            if last.pos_ in ("VERB", "AUX", "ADP") and m.end - m.start == 1:
+                return None  # "fell" the verb, not a fell; "close" the verb, not a close
             chunk = chunk_of.get(m.start)
             named = _is_named(doc, chunk, m.start, m.end)
             if m.start in large:
@@ -205,7 +208,9 @@ class QuasiExtractor:
                 start, end = _chunk_bounds(chunk, keep_det=False)
             elif category == "event":
                 start, end = _event_bounds(doc, m.start, m.end, start, end)
-        elif category in PERSON_DESCRIPTORS:
+        elif category in ("ethnicity", "religion") and not _describes_person(last):
+            factor *= 0.3  # "Polish sausage", "Catholic school" (the school counts as a place)
+        if category in PERSON_DESCRIPTORS:
             chunk = chunk_of.get(m.start) or chunk_of.get(m.end - 1)
             if chunk is not None and chunk.root.lower_ not in ("who", "that", "which"):
                 root = chunk.root
@@ -238,7 +243,7 @@ class QuasiExtractor:
             if child.dep_ == "poss" and child.i > 0:
                 before = {doc[j].lower_ for j in range(max(0, child.left_edge.i - 2), child.i)}
                 if before & _STAFF_WORDS:
-                    return "colleague", "that they are a colleague's relative"
+                    return "colleague", "being a colleague's relative"
         return category, label
 
     # --- spaCy entities ----------------------------------------------------------
@@ -250,11 +255,13 @@ class QuasiExtractor:
             label = ent.label_
             text = ent.text
             if label == "NORP":
+                if not _describes_person(ent.root):
+                    continue  # "Canadian C-spine rules": a nationality of a thing
                 cat = "religion" if ent.lemma_.lower() in _RELIGION_WORDS else "ethnicity"
                 yield QuasiSpan(cat, ent.start_char, ent.end_char, 1.0, _LABELS[cat], "NORP")
             elif label in ("GPE", "LOC", "FAC", "ORG"):
-                if label == "ORG" and len(text) <= 5 and text.isupper() and not _ROAD.match(text):
-                    continue  # "NHS", "ED", "NICE": abbreviations, not places
+                if len(text) <= 5 and text.isupper() and not _ROAD.match(text):
+                    continue  # "NHS", "ED", "RTC": abbreviations, not places
                 if any(t.i in large for t in ent):
                     factor = LARGE_PLACE
                 else:
@@ -294,7 +301,7 @@ class QuasiExtractor:
                 and t.head.lower_ in _PLACE_PREPS
                 and t.pos_ == "PROPN"
                 and t.text[:1].isupper()
-                and (not t.ent_type_ or _the_name(doc, t))
+                and (t.ent_type_ not in _NOT_PLACE_ENTS or _the_name(doc, t))
                 and t.i not in large
                 and t.lower_ not in _NOT_PLACES
             ):
@@ -305,10 +312,10 @@ class QuasiExtractor:
 
 
 _LABELS: dict[str, str] = {
-    "colleague": "that they are one of our colleagues",
+    "colleague": "being one of our colleagues",
     "public_role": "a public role",
     "local_role": "a role people locally would know",
-    "notable": "that they have been in the news or public eye",
+    "notable": "having been in the news or the public eye",
     "gender_identity": "their gender identity",
     "sexual_orientation": "their sexuality",
     "ethnicity": "their nationality or ethnicity",
@@ -371,6 +378,10 @@ _STAFF_WORDS = frozenset(
         "pharmacist",
     ]
 )
+# The small model sometimes calls a village a PRODUCT; people, dates and numbers are never places.
+_NOT_PLACE_ENTS = frozenset(
+    {"PERSON", "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "QUANTITY", "PERCENT"}
+)
 _NOT_PLACES = frozenset(
     [
         "majors",
@@ -389,9 +400,44 @@ _NOT_PLACES = frozenset(
 )
 
 
+def _describes_person(t: Token) -> bool:
+    """True when a word is about a person: 'the Polish driver', 'she is Sikh', 'the Eritrean'."""
+    head = t.head if t.dep_ in ("amod", "compound", "nmod") else t
+    if head.lemma_.lower() in PERSON_NOUNS or head.lower_ in PERSON_NOUNS:
+        return True
+    if head.pos_ in ("NOUN", "PROPN") and head.lower_.endswith(("er", "or", "ist", "ian")):
+        return True  # a job or role: driver, pharmacist, councillor
+    if head is t and t.dep_ in ("attr", "acomp", "nsubj", "nsubjpass", "dobj"):
+        return t.pos_ in ("ADJ", "NOUN", "PROPN") and head.lower_ not in _NOT_PLACES
+    return False
+
+
 def _the_name(doc: Doc, t: Token) -> bool:
-    """'the Tyne': a name after 'the' is a river or a building, not a person."""
-    return t.ent_type_ == "PERSON" and t.i > 0 and doc[t.i - 1].lower_ == "the"
+    """A 'person' the model saw where a place is likelier: 'the Tyne', 'from Ravensby'.
+
+    A name after 'the', or a single capitalised word after 'from'/'near' that is not a
+    known first name and has no title before it, is taken as a place.
+    """
+    if t.ent_type_ != "PERSON" or t.i == 0:
+        return False
+    before = doc[t.i - 1].lower_
+    if before == "the":
+        return True
+    alone = t.head.lower_ in ("from", "near") and before in ("from", "near")
+    nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
+    single = nxt is None or nxt.ent_type_ != "PERSON"
+    return alone and single and t.lower_ not in _first_names()
+
+
+@cache
+def _first_names() -> frozenset[str]:
+    """First names (the name recognizer's list, read-only): those are people, not places."""
+    out = set()
+    for raw in list_lines("first_names"):
+        word = raw.split("#", 1)[0].strip().lower()
+        if word:
+            out.add(word)
+    return frozenset(out)
 
 
 def _is_title_use(doc: Doc, i: int) -> bool:
