@@ -1,0 +1,237 @@
+"""The tuning page in a real browser (Debian's chromium through Playwright) on the real server.
+
+An administrator signs in, sees the 'Not patient data' charts drawn by the vendored
+Chart.js, proposes allowing a store-cupboard code, compares a message and a corpus
+under both configurations, then puts the proposal in service by copying it over the
+site file: the running server reloads it by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from discretion.reporting import FalsePositiveReport, record_false_positive
+from discretion.store import Store
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "eval_tuning.jsonl"
+KEY = "browser-test-install-key-long-enough-0123456789"
+PASSWORD = "the admin's own long password"
+CUPBOARD = "KX000111"
+SITE = """\
+version: ward-9
+warn_entities: [LOCAL_MRN]
+recognizers:
+  - name: WardMrn
+    supported_entity: LOCAL_MRN
+    patterns:
+      - {name: ward mrn, regex: '\\bKX\\d{6}\\b', score: 0.55}
+    context: [mrn]
+"""
+LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = "Debian's chromium is not installed at /usr/bin/chromium (run 'make browser')"
+    if os.environ.get("DISCRETION_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message}, and DISCRETION_REQUIRE_SERVICES=1 makes it required")
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status, r.read().decode()
+    except OSError:
+        return 0, ""
+
+
+@dataclass
+class Server:
+    url: str
+    folder: Path
+    site: Path
+    proc: subprocess.Popen[bytes]
+
+
+async def _seed(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        await store.migrate()
+        for flagged, channel in ((CUPBOARD, "C0WARD9"), (CUPBOARD, "C0WARD9"), (None, "C0THEATRE")):
+            await record_false_positive(
+                store,
+                FalsePositiveReport(
+                    platform="slack",
+                    channel=channel,
+                    reporter_id="U0NURSE",
+                    entity_types=["LOCAL_MRN"],
+                    recognizers=["WardMrn"],
+                    flagged_text=flagged,
+                ),
+            )
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    _need_chromium()
+    folder = Path(tempfile.mkdtemp(prefix="discretion-tuning-"))
+    site = folder / "site.yaml"
+    site.write_text(SITE)
+    port = _free_port()
+    db_url = f"sqlite+aiosqlite:///{folder / 'discretion.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DISCRETION_SECRET_KEY": KEY,
+        "DISCRETION_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "DISCRETION_LOG_LEVEL": "WARNING",
+        "DISCRETION_CONFIG": str(site),
+    }
+    for name in (
+        "DISCRETION_PROPOSED_CONFIG",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "REDIS_URL",
+    ):
+        env.pop(name, None)
+    made = subprocess.run(
+        [sys.executable, "-m", "discretion.cli", "create-user", "ada", "--role", "admin"],
+        input=PASSWORD + "\n", capture_output=True, text=True, cwd=folder, env=env, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    asyncio.run(_seed(db_url))
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - kept open for the server's life
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "discretion.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # spaCy loads before the server listens
+        while _get(f"{url}/healthz")[0] != 200:
+            if proc.poll() is not None:
+                raise AssertionError((folder / "server.log").read_text()[-3000:])
+            if time.monotonic() > deadline:
+                raise AssertionError("the server did not start within three minutes")
+            time.sleep(0.25)
+        yield Server(url=url, folder=folder, site=site, proc=proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def page(server: Server) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="discretion-chromium-")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                profile,
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=LAUNCH_ARGS,
+                viewport={"width": 1280, "height": 1000},
+            )
+            try:
+                yield context.pages[0] if context.pages else context.new_page()
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_admin_tunes_compares_and_puts_a_proposal_in_service(server: Server, page: object) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(f"{server.url}/dashboard/tuning/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tuning the recognizers")
+    expect(page.locator("#version-in-use")).to_contain_text("ward-9@")
+    # Chart.js, served by this server under the page's CSP, draws the three charts.
+    page.wait_for_function("() => window.Chart && Object.keys(window.Chart.instances).length === 3")
+    expect(page.locator("#report-groups tbody tr")).to_have_count(1)
+    expect(page.locator("#report-groups")).to_contain_text("WardMrn")
+
+    offer = page.locator("#report-groups li").filter(has_text=f"Never flag '{CUPBOARD}'")
+    expect(offer).to_contain_text("2 reports named it")
+    offer.get_by_role("button", name="Propose").click()
+    expect(page.locator("#done")).to_contain_text("proposed configuration was updated")
+    expect(page.locator("#proposal-changes")).to_contain_text(f"allow '{CUPBOARD}'")
+    expect(page.locator("#proposed-version")).to_contain_text("ward-9-proposed@")
+    assert f"- {CUPBOARD}" in (server.folder / "site.proposed.yaml").read_text()
+    assert server.site.read_text() == SITE  # the file in use is untouched
+
+    page.get_by_label("Message").fill(f"the spare pumps are in cupboard {CUPBOARD} behind the desk")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator("section[aria-label='In use'] .verdict")).to_contain_text("Warns")
+    expect(page.locator("section[aria-label='Proposed'] .verdict")).to_contain_text("No warning")
+    expect(page.locator("section[aria-label='Proposed']")).to_contain_text("dropped (allow list")
+
+    page.get_by_role("link", name="Back to tuning").click()
+    page.set_input_files("#corpus-file", str(CORPUS))
+    page.get_by_role("button", name="Evaluate").click()
+    changes = page.locator("#changes tbody tr")
+    expect(changes).to_have_count(2)
+    expect(changes.nth(0)).to_contain_text("t3")
+    expect(changes.nth(1)).to_contain_text("t4")
+    expect(page.locator("#changes")).not_to_contain_text("now wrong")
+
+    # The admin puts the proposal in service; SIGHUP asks the server to reload at once.
+    shutil.copy(server.folder / "site.proposed.yaml", server.site)
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while "ward-9-proposed@" not in _get(f"{server.url}/readyz")[1]:
+        assert time.monotonic() < deadline, "the server did not reload the site file"
+        time.sleep(0.2)
+    page.goto(f"{server.url}/dashboard/tuning/")
+    expect(page.locator("#version-in-use")).to_contain_text("ward-9-proposed@")
+    # Nothing is left to suggest for the cupboard: it is allowed in the version in use.
+    expect(page.locator("#report-groups")).not_to_contain_text(f"Never flag '{CUPBOARD}'")
+    # The browser asks for a favicon nobody serves; any other failure is a fault of the page.
+    assert [u for u in failed if not u.endswith("/favicon.ico")] == []
+    # Resource failures are checked by address above; anything else (a CSP refusal, a
+    # script error) fails the test.
+    assert [p for p in problems if not p.startswith("Failed to load resource")] == []
