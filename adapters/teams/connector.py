@@ -135,11 +135,6 @@ class Messenger:
         )
         factory = self.auth.create_connector_factory(claims)
         client = await factory.create(service_url, None)
-        # One retry policy, ours (it knows 429 and Retry-After): msrest's own would
-        # retry 5xx three times more underneath it.
-        policy = getattr(client.config, "retry_policy", None)
-        if policy is not None:
-            policy.policy.status_forcelist = set()
         self._clients[service_url] = client
         return client
 

@@ -28,6 +28,7 @@ from discretion.adapters.teams.auth import (
     install_keys,
     precheck,
 )
+from discretion.adapters.teams.clients import ReusingAuthentication
 from discretion.adapters.teams.config import LOCAL_DEV_ENV, TeamsConfig, TeamsConfigError
 from discretion.adapters.teams.connector import Messenger
 from discretion.adapters.teams.handler import TeamsHandler
@@ -71,8 +72,10 @@ def mount_teams(
     factory = credentials_factory or WarmCredentialsFactory(
         ConfigurationServiceClientCredentialFactory(config.botbuilder_configuration())
     )
-    auth = ConfigurationBotFrameworkAuthentication(
-        config.botbuilder_configuration(), credentials_factory=factory
+    auth = ReusingAuthentication(
+        ConfigurationBotFrameworkAuthentication(
+            config.botbuilder_configuration(), credentials_factory=factory
+        )
     )
     keys = install_keys(config.openid_metadata_url)
     adapter = CloudAdapter(auth)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class Call:
     path: str
     authorization: str
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for benchmarks)
 
 
 @dataclass
