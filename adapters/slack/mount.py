@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from discretion.adapters.slack import notifier
 from discretion.adapters.slack.app import SlackAdapter
 from discretion.adapters.slack.settings import SlackSettings, slack_settings
 from discretion.logs import get_logger
@@ -43,6 +44,9 @@ def mount(app: web.Application, services: Any) -> str | None:
         said.append(f"user authorisation at GET {oauth.install_path}")
     if config.socket_mode:
         said.append("Socket Mode")
+    alerts_to = notifier.register(adapter)
+    if alerts_to:
+        said.append(f"breach alerts to {alerts_to}")
     app.on_startup.append(_startup(adapter, config))
     app.on_cleanup.append(_cleanup(adapter))
     return "Slack: " + ", ".join(said)
