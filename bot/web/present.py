@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from discretion.reasons import describe
 from discretion.store import models as m
+from discretion.web.timefmt import show
 
 STATUS_NAMES: dict[str, str] = {
     m.NEW: "New",
@@ -59,6 +61,11 @@ def kinds(counts: dict[str, Any]) -> list[str]:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return show(datetime.fromisoformat(value))
+        except ValueError:
+            pass
     if isinstance(value, dict) and set(value) == {"chars"}:
         return f"{value['chars']} characters of text"
     if value is None:
