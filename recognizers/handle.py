@@ -73,7 +73,7 @@ class HandleRecognizer(Recognizer):
     def find(self, text: str, doc: Doc | None = None) -> Iterator[Hit]:
         taken: list[tuple[int, int]] = []
         online = _ONLINE.search(text) is not None
-        for m in _LABELLED.finditer(text):
+        for m in _LABELLED.finditer(text) if online else ():
             if m.group("id").lower() in _NOT_HANDLES:
                 continue
             taken.append(m.span("id"))

@@ -37,7 +37,7 @@ _UK = re.compile(
     r"""(?<![\w+/.\\-])
     (?P<num>
         (?:\+|00)\ ?44\ ?(?:\(0\)\ ?)?\(?\d{2,5}\)?(?:[ .-]?\d){6,8}   # +44 7700 900123
-      | \(?0\d{2,5}\)?(?:[ .-]?\d){5,8}                              # 07700 900123, (0113) 496 0000
+      | \(?0\d{1,5}\)?(?:[ .-]?\d){5,9}                              # 07700 900123, (0113) 496 0000
     )
     (?![\w/]|[.-]\d)""",
     re.VERBOSE,
@@ -57,7 +57,7 @@ _STAFF_OR_SERVICE = re.compile(
       | (?:GP|the|doctor's|doctors|dental|dentist's)\s+(?:surgery|practice)|surgery's|practice's
       | (?:the|this|our)\s+(?:hospital|trust|pharmacy|clinic|unit)|hospital's|pharmacy's|clinic's
       | on[\s-]?call|bleep|site\s+manager|duty\s+manager|coordinator|desk|main\s+line|hotline
-      | freephone|enquiries|bookings?\s+line|appointments?\s+line|PALS|ward\s+(?:phone|number|line)
+      | freephone|enquiries|bookings?\s+line|appointments?\s+line|PALS|ward(?:\s+\w{1,3})?\s+(?:phone|number|line)
       | (?:the|a)\s+ward
     )\b""",
     re.IGNORECASE | re.VERBOSE,

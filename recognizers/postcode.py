@@ -153,12 +153,12 @@ AREAS = [
     "YO",
     "ZE",
 ]
-_AREA = "|".join(sorted(AREAS, key=len, reverse=True))
+_AREAS = frozenset(AREAS)
 
+# The shape first (cheap), then the area is checked against the list.
 _POSTCODE = re.compile(
-    r"(?<![\w-])(?P<outward>(?:"
-    + _AREA
-    + r")\d[A-Z\d]?)(?P<gap>\ |\+|%20|)(?P<inward>\d[ABD-HJLNP-UW-Z]{2})(?![\w-])",
+    r"(?<![\w-])(?P<outward>(?P<area>[A-Z]{1,2})\d[A-Z\d]?)(?P<gap>\ |\+|%20|)"
+    r"(?P<inward>\d[ABD-HJLNP-UW-Z]{2})(?![\w-])",
     re.IGNORECASE,
 )
 
@@ -179,6 +179,8 @@ class PostcodeRecognizer(Recognizer):
         if not any(ch.isdigit() for ch in text):
             return
         for m in _POSTCODE.finditer(text):
+            if m.group("area").upper() not in _AREAS:
+                continue
             written = m.group() == m.group().upper() and m.group("gap") in (" ", "+", "%20")
             score = SCORE_WRITTEN if written else SCORE_LOOSE
             if organisation_before(text, m.start()):

@@ -54,8 +54,9 @@ _TITLE = re.compile(
     r"(?<![\w./:-])"
     + _FLAT
     + _NUMBER
-    + r",?\s+(?P<street>(?:(?:North|South|East|West|Upper|Lower|Old|New|Great|Little)\s+)?"
-    + r"[A-Z][A-Za-z'’-]+(?:\s+"
+    + r",?\s+(?P<street>"
+    + r"(?:(?:North|South|East|West|Upper|Lower|Old|New|Great|Little)\s+)?"
+    + r"(?:[A-Z][A-Za-z'’-]+|the)(?:\s+"
     + _NAME_WORD
     + r"){0,2}\s+(?i:"
     + _SUFFIXES

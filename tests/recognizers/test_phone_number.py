@@ -32,6 +32,8 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("sister in Lyon +33 6 12 34 56 78", ["+33 6 12 34 56 78"]),
         ("his brother on 0800 123 4567", ["0800 123 4567"]),
         ("📞07700 900431 - before 6", ["07700 900431"]),
+        ("her mobile number is 07 700 900 431", ["07 700 900 431"]),
+        ("tel:01134960000", ["01134960000"]),
     ],
 )
 def test_finds_phone_numbers(text, expected):
@@ -68,6 +70,7 @@ def test_leaves_non_phone_numbers_alone(text):
         "ring me on 07700 900111",
         "our ward phone is 0113 496 0222",
         "call the ward on 0113 496 0223",
+        "ward 7 phone 0113 496 0555",
     ],
 )
 def test_staff_and_service_numbers_are_found_but_scored_under_the_threshold(text):

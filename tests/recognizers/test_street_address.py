@@ -24,6 +24,8 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("lives at 3 Maes y Deri.", ["3 Maes y Deri"]),
         ("2/1 40 Byres Road", ["2/1 40 Byres Road"]),
         ("at 5 St Mary's Close", ["5 St Mary's Close"]),
+        ("lives at 22 the Crescent, Leeds", ["22 the Crescent, Leeds"]),
+        ("address: 4 Oak Tree Close, Leeds, LS17 8AB", ["4 Oak Tree Close, Leeds"]),
         ("insulin at Bryn Teg care home, 8am", ["Bryn Teg care home"]),
         ("from Larkspur Nursing Home", ["Larkspur Nursing Home"]),
     ],
