@@ -147,12 +147,9 @@ def mount_teams(
         store = getattr(services, "store", None)
         engine = getattr(store, "engine", None)
         if engine is not None:
-            sql = SqlReferenceStore(engine)
-            try:
-                await sql.ensure_table()
-                messenger.references = sql
-            except Exception as exc:  # keep warning people even if the table cannot be made
-                log.error("teams.references_table_failed", error=type(exc).__name__)
+            # The table comes with the store's migrations (0003_teams_conversations),
+            # which its own start-up hook has run by now.
+            messenger.references = SqlReferenceStore(engine)
         if not config.auth_disabled:
             # Warm the signing keys now, so the first message is not the one that waits.
             await keys.refresh()

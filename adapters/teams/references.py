@@ -3,7 +3,8 @@
 Teams has no ephemeral messages, so the warning goes to the poster's personal
 chat with Discretion. Creating that conversation costs a call each time; its id
 is kept here per tenant and person (Azure AD object id). Ids only: nothing here
-is message content. The SQL store shares the server's database engine.
+is message content. The SQL store shares the server's database engine; its table
+is created by the store's migration ``0003_teams_conversations``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class SqlReferenceStore:
         self.engine = engine
 
     async def ensure_table(self) -> None:
-        """Create the table if it is not there yet (a no-op once it exists)."""
+        """Create the table on a database without the store's migrations (a no-op once there)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all, checkfirst=True)
 

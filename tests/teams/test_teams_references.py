@@ -8,9 +8,10 @@ import pytest
 from needs import need_service
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from teams_support import activity, start_server
 
 from discretion.adapters.teams.references import PersonalConversation, SqlReferenceStore
-from discretion.store.testing import postgres_url
+from discretion.store.testing import postgres_url, temporary_store
 
 
 async def _exercise(store: SqlReferenceStore) -> None:
@@ -53,3 +54,29 @@ async def test_postgres():
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await engine.dispose()
+
+
+async def test_store_migrations_create_the_table_and_the_server_uses_it(
+    settings, engine, openid, connector
+):
+    async with temporary_store() as store:
+        refs = SqlReferenceStore(store.engine)
+        assert await refs.get("t", "u") is None  # the table is there without ensure_table
+        server, runner = await start_server(settings, engine, openid, connector, store=store)
+        try:
+            body = activity(
+                "channel-message-mention-thread-reply",
+                serviceUrl=connector.url,
+                text="<at>ridotest</at> NHS 943 476 5919 is ready for discharge",
+            )
+            assert (await server.post(body)).status == 201
+            await server.settle()
+            saved = await refs.get(
+                "50612dbb-0237-4969-b378-8d42590f9c00", "b15a9416-0ad3-4172-9210-7beb711d3f70"
+            )
+            assert saved is not None
+            assert saved.conversation_id == "a:personal-b15a9416-0ad3-4172-9210-7beb711d3f70"
+            assert saved.service_url == connector.url
+        finally:
+            await server.close()
+            await runner.cleanup()
