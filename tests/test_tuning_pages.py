@@ -169,6 +169,8 @@ async def test_a_corpus_upload_lists_changed_verdicts_by_id(client):
     changes = html.split('id="changes"')[1].split("</section>")[0]
     assert "<td>t3</td>" in changes and "<td>t4</td>" in changes and "<td>t2</td>" not in changes
     assert changes.count("now right") == 2 and "now wrong" not in changes
+    # Both configurations' figures, with the kind of detail each warning came from.
+    assert html.count("<td>LOCAL_MRN</td>") == 2 and html.count('<th scope="row">All</th>') == 2
     for line in CORPUS.read_text().splitlines():
         assert line.split('"text": "')[1].split('"')[0] not in html
     html, _ = await page_token(client)
