@@ -1,4 +1,4 @@
-"""The Slack harness: the real server and bolt app, the real slack_sdk client, a fake Slack.
+"""The Slack harness (test modules import its fixtures; no conftest, so no name clashes): the real server and bolt app, the real slack_sdk client, a fake Slack.
 
 Requests to /slack/events are signed with a test signing secret exactly as Slack
 signs them; the server's Web API calls go to tests/fakes/slack_api.py on 127.0.0.1.
@@ -83,8 +83,8 @@ class Harness:
         await self.services.work.join()
 
 
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlackApi]:
+@pytest.fixture(name="fake_slack")
+async def fake_slack_fixture() -> AsyncIterator[FakeSlackApi]:
     if not SPEC.exists():
         message = f"{SPEC} is missing: the fake checks every call against Slack's spec"
         if os.environ.get("DISCRETION_REQUIRE_SERVICES") == "1":
@@ -97,8 +97,8 @@ async def fake_slack() -> AsyncIterator[FakeSlackApi]:
     assert fake.violations == [], "the bot used Web API methods or arguments Slack does not have"
 
 
-@pytest.fixture
-def slack_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackApi) -> None:
+@pytest.fixture(name="slack_env")
+def slack_env_fixture(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackApi) -> None:
     for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     # The user-token flow is on, so Replace and Delete can act as the poster once authorised.
@@ -110,8 +110,8 @@ def slack_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlackApi) -> None
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
 
 
-@pytest.fixture
-async def slack(
+@pytest.fixture(name="slack")
+async def slack_fixture(
     settings: Any,
     engine: Any,
     slack_env: None,

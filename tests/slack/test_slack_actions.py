@@ -6,7 +6,15 @@ import json
 import re
 from typing import Any
 
-from slack_harness import NHS, RISKY, Harness, payload
+from slack_harness import (  # noqa: F401
+    NHS,
+    RISKY,
+    Harness,
+    fake_slack_fixture,
+    payload,
+    slack_env_fixture,
+    slack_fixture,
+)
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from discretion.adapters.slack import blocks as b

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import re
 
-from slack_harness import HARMLESS, NHS, RISKY, Harness
+from slack_harness import (  # noqa: F401
+    HARMLESS,
+    NHS,
+    RISKY,
+    Harness,
+    fake_slack_fixture,
+    slack_env_fixture,
+    slack_fixture,
+)
 
 from discretion.adapters.slack import blocks as b
 

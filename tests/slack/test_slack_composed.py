@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from slack_harness import NHS, RISKY, Harness, payload
+from slack_harness import (  # noqa: F401
+    NHS,
+    RISKY,
+    Harness,
+    fake_slack_fixture,
+    payload,
+    slack_env_fixture,
+    slack_fixture,
+)
 
 from discretion.adapters.slack import blocks as b
 from discretion.config import ChatEscalation

@@ -6,7 +6,17 @@ import io
 import json
 import time
 
-from slack_harness import HARMLESS, NHS, RISKY, Harness, payload, signed_headers
+from slack_harness import (  # noqa: F401
+    HARMLESS,
+    NHS,
+    RISKY,
+    Harness,
+    fake_slack_fixture,
+    payload,
+    signed_headers,
+    slack_env_fixture,
+    slack_fixture,
+)
 
 from discretion import logs
 from discretion.adapters.slack import blocks as b
