@@ -19,6 +19,48 @@ if TYPE_CHECKING:
 
 # Pronouns that make a clinical verb about someone else ("he came in", "she was admitted").
 _THIRD_PERSON = frozenset({"he", "she", "they", "him", "her"})
+_SOMEONE = frozenset(
+    [
+        "pt",
+        "pts",
+        "patient",
+        "patients",
+        "man",
+        "woman",
+        "lady",
+        "gent",
+        "gentleman",
+        "lad",
+        "lass",
+        "guy",
+        "girl",
+        "boy",
+        "kid",
+        "kiddo",
+        "baby",
+        "child",
+        "teen",
+        "teenager",
+        "mum",
+        "dad",
+        "wife",
+        "husband",
+        "son",
+        "daughter",
+        "chap",
+        "fella",
+        "bloke",
+        "person",
+        "someone",
+        "somebody",
+        "family",
+        "who",
+        "whose",
+        "his",
+        "hers",
+        "their",
+    ]
+)
 _CARE_VERBS = frozenset(
     {"see", "review", "assess", "examine", "treat", "admit", "scan", "transfer"}
 )
@@ -31,10 +73,17 @@ class PatientContext:
     score: float
     evidence: tuple[str, ...] = ()
     against: tuple[str, ...] = ()
+    # Whether the message mentions a person at all (a pronoun, "pt", "the lady"...).
+    someone: bool = True
 
     def to_data(self) -> dict[str, Any]:
         """Plain data for the engine's features."""
-        return {"score": self.score, "evidence": list(self.evidence), "against": list(self.against)}
+        return {
+            "score": self.score,
+            "evidence": list(self.evidence),
+            "against": list(self.against),
+            "someone": self.someone,
+        }
 
     @classmethod
     def from_data(cls, data: Any) -> PatientContext:
@@ -45,6 +94,7 @@ class PatientContext:
             float(data.get("score", 0.0)),
             tuple(data.get("evidence", ())),
             tuple(data.get("against", ())),
+            bool(data.get("someone", True)),
         )
 
 
@@ -90,7 +140,16 @@ class ContextScorer:
         p = _combine(pro.values())
         n = _combine(con.values())
         score = round(p * (1.0 - n), 3)
-        return PatientContext(score, tuple(pro), tuple(con))
+        return PatientContext(score, tuple(pro), tuple(con), _mentions_someone(doc))
+
+
+def _mentions_someone(doc: Doc) -> bool:
+    for t in doc:
+        if t.lower_ in _THIRD_PERSON or t.lower_ in _SOMEONE or t.lemma_.lower() in _SOMEONE:
+            return True
+        if t.ent_type_ == "PERSON" or t.ent_type_ == "NORP":
+            return True
+    return False
 
 
 def _staff_arriving(doc: Doc, i: int) -> bool:

@@ -199,9 +199,11 @@ class Engine:
         if verdict.warn:
             # Generalise the details too: low scores so a direct identifier's placeholder wins.
             for f in quasi:
-                kind = "QUASI_PERSON" if (f.start, f.end) in person_spans else f.entity_type
+                person = (f.start, f.end) in person_spans
+                kind = "QUASI_PERSON" if person else f.entity_type
                 if f.end <= len(text):
-                    spans.append(Span(f.start, f.end, kind, 0.1))
+                    # Where details overlap, "a patient" reads best; identifiers win over both.
+                    spans.append(Span(f.start, f.end, kind, 0.15 if person else 0.1))
         placeholders = {
             **{f.entity_type: QUASI_DEFAULT_PLACEHOLDER for f in quasi},
             **QUASI_PLACEHOLDERS,

@@ -37,6 +37,24 @@ SAME_KIND_EXTRA = 0.25
 # Details that are clinical in themselves, and how much each adds to patient context.
 CLINICAL_DETAILS = frozenset({"injury", "condition"})
 CLINICAL_CONTEXT = 0.3
+# Details that describe a person, so the message is about someone; without any of them
+# and without a pronoun or "pt", patient context is discounted by NO_PERSON.
+PERSON_DETAILS = frozenset(
+    {
+        "colleague",
+        "public_role",
+        "local_role",
+        "gender_identity",
+        "sexual_orientation",
+        "ethnicity",
+        "religion",
+        "disability",
+        "occupation",
+        "age",
+        "family",
+    }
+)
+NO_PERSON = 0.4
 _NUMBER = re.compile(r"\d{1,3}")
 
 
@@ -149,6 +167,15 @@ def decide(
         boosted = combine([ctx.score, CLINICAL_CONTEXT * len(clinical)])
         ctx = PatientContext(
             round(boosted, 3), (*ctx.evidence, "a clinical detail about them"), ctx.against
+        )
+    # A case is about someone: with no person in sight ("RTC on the bypass, expect
+    # delays") the clinical words are news or logistics, so they count for less.
+    if not ctx.someone and not any(d.category in PERSON_DETAILS for d in details):
+        ctx = PatientContext(
+            round(ctx.score * (1 - NO_PERSON), 3),
+            ctx.evidence,
+            (*ctx.against, "no particular person"),
+            False,
         )
     reach = _reach(ctx.score, threshold)
     risk_now = combine(d.weight for d in details) * reach

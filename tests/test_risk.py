@@ -82,6 +82,8 @@ def test_combine_is_one_minus_the_product():
         "our local MP is in cubicle 4 with chest pain, don't tell anyone",
         "the only midwife in Glenarrow came in after her car went off the road on Tuesday",
         "we've got the lifeguard from Saltbay beach who was on the news for the rescue, now on HDU",
+        "our Lord Mayor is in resus after a fall at the civic centre",
+        "RIP to the old boy from Marsh Lane allotments who collapsed at the show on Sunday",
     ],
 )
 def test_identifying_combinations_warn_end_to_end(engine, text):
@@ -99,6 +101,9 @@ def test_identifying_combinations_warn_end_to_end(engine, text):
         "the vicar of St Anne's is running the charity fun run on Saturday",
         "seeing lots of falls on the ice this week, remind pts about grippy socks",
         "had a builder in today with a fractured wrist - anyone got the hand clinic referral form?",
+        "RTC on the M62 this morning so expect delays getting in",
+        "a farmer from the Dales came in with a tractor injury, ortho reviewing",
+        "the footballers from the local club are visiting the children's ward on Friday",
     ],
 )
 def test_ordinary_messages_do_not_warn(engine, text):
@@ -116,6 +121,12 @@ def test_the_redaction_generalises_details_and_still_reads(engine):
     assert "a patient" in a.redacted
     assert "[a place]" in a.redacted and "[a time]" in a.redacted
     assert a.redacted.startswith("treated ")
+
+
+def test_a_colleague_as_patient_reads_as_a_patient(engine):
+    a = engine.assess(Message("one of our theatre nurses is on ICU after an overdose"))
+    assert a.warn
+    assert a.redacted.startswith("a patient is on ICU")
 
 
 def test_reasons_name_each_detail_and_why(engine):

@@ -211,9 +211,11 @@ class QuasiExtractor:
         elif category in ("ethnicity", "religion") and not _describes_person(last):
             factor *= 0.3  # "Polish sausage", "Catholic school" (the school counts as a place)
         if category in PERSON_DESCRIPTORS:
-            chunk = chunk_of.get(m.start) or chunk_of.get(m.end - 1)
-            if chunk is not None and chunk.root.lower_ not in ("who", "that", "which"):
+            # "one of our theatre nurses": the phrase may span two chunks; take both.
+            for chunk in {chunk_of.get(m.start), chunk_of.get(m.end - 1)} - {None}:
                 root = chunk.root
+                if root.lower_ in ("who", "that", "which"):
+                    continue
                 if (
                     root.i in range(m.start, m.end)
                     or root.lower_ in PERSON_NOUNS
@@ -469,10 +471,7 @@ def _chunks_by_token(doc: Doc) -> dict[int, Span]:
 
 def _chunk_bounds(chunk: Span, keep_det: bool) -> tuple[int, int]:
     tokens = list(chunk)
-    # "his 40s", "our ward": possessives stay, they are not part of the detail.
-    while len(tokens) > 1 and (
-        tokens[0].dep_ == "poss" or (not keep_det and tokens[0].pos_ in ("DET", "PRON"))
-    ):
+    while len(tokens) > 1 and not keep_det and tokens[0].pos_ in ("DET", "PRON"):
         tokens = tokens[1:]
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
 
