@@ -42,6 +42,8 @@ class FakeOpenId:
         self.endorsements = list(endorsements)
         self.requests: list[str] = []
         self.fail = False  # answer 503 to everything, to test a flaky issuer
+        # When set to a threading.Event, key requests wait for it (a slow issuer).
+        self.hold_keys: threading.Event | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,6 +79,8 @@ class FakeOpenId:
                         },
                     )
                 elif self.path == KEYS_PATH:
+                    if fake.hold_keys is not None:
+                        fake.hold_keys.wait(30)
                     self._send(200, fake.jwks())
                 else:
                     self._send(404, {"error": "not found"})

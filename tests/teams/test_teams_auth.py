@@ -140,3 +140,27 @@ async def test_local_development_switch_accepts_no_token(settings, engine, openi
     finally:
         await server.close()
         await runner.cleanup()
+
+
+async def test_slow_key_fetch_does_not_stall_other_requests(teams):
+    """A key refresh runs in a thread: while it waits, the server keeps answering."""
+    import asyncio
+    import threading
+    from datetime import datetime
+
+    from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+    cache = JwtTokenExtractor.metadataCache[teams.openid.metadata_url]
+    cache.last_attempt = datetime.min  # allow the hourly "unknown key" refresh now
+    teams.openid.hold_keys = threading.Event()
+    unknown = asyncio.create_task(teams.post(post_body(teams), token=teams.token(kid="rolled-key")))
+    while len(teams.openid.requests) < 4:  # the refresh has reached the (held) key fetch
+        await asyncio.sleep(0.01)
+    body = post_body(teams)
+    body["id"] = "1759944781777"
+    # With the fetch blocking the event loop this would never answer; here it does.
+    answered = await asyncio.wait_for(teams.post(body), timeout=20)
+    assert answered.status == 201
+    assert not unknown.done()
+    teams.openid.hold_keys.set()
+    assert (await unknown).status == 401
