@@ -10,8 +10,8 @@ How sure we are:
 - an age right beside it ("84yo, 12/03/1940"): likely;
 - a birth cue elsewhere in the message and a date years in the past (a second,
   corrected DOB in the same message): likely;
-- a date years in the past and nothing else: not enough on its own, but the
-  words "patient", "Mrs", "age" nearby lift it over the threshold.
+- a date years in the past and nothing else: not enough on its own, but
+  words like "patient", "Mrs" or "NHS" close by make it likely.
 """
 
 from __future__ import annotations
@@ -78,14 +78,27 @@ _OTHER_DATE = re.compile(
     r"|effective|issued|updated|version|v)\s*[:=-]?\s*$",
     re.IGNORECASE,
 )
+# Words that say a patient is being discussed, as whole words (see hospital_number.py).
+_PATIENT_WORDS = re.compile(
+    r"\b(?:pt|pt's|patient|patient's|mr|mrs|ms|miss|master|aged|yo|name|nhs|chi|mrn|hosp)\b",
+    re.IGNORECASE,
+)
+_PATIENT_WINDOW = 60
 _CUE_WINDOW = 24
 _AGE_GAP = 16  # characters between an age and a date for them to be "beside" each other
 
 SCORE_CUED = 0.95
 SCORE_WITH_AGE = 0.8
 SCORE_CUE_IN_MESSAGE = 0.7
-SCORE_OLD_DATE = 0.3  # a person's words nearby (pt, Mrs, age) lift it over the threshold
+SCORE_OLD_DATE = 0.3  # not enough on its own
+SCORE_OLD_DATE_PATIENT = 0.6  # a years-old date beside "pt", "Mrs", "NHS"...
 YEARS_AGO = 2  # a date at least this many years back may be a birthday
+
+
+def _patient_word(text: str, start: int, end: int) -> bool:
+    left = text[max(0, start - _PATIENT_WINDOW) : start].rsplit("\n", 1)[-1]
+    right = text[end : end + _PATIENT_WINDOW].split("\n", 1)[0]
+    return _PATIENT_WORDS.search(left + " " + right) is not None
 
 
 def parse(m: re.Match[str], today: date) -> date | None:
@@ -149,11 +162,16 @@ class DateOfBirthRecognizer(Recognizer):
                 continue  # a recent date: an event, not a birthday
             if cue_in_message:
                 yield Hit(m.start(), m.end(), SCORE_CUE_IN_MESSAGE, ENTITY, "birth cue in message")
+            elif _patient_word(text, m.start(), m.end()):
+                yield Hit(
+                    m.start(), m.end(), SCORE_OLD_DATE_PATIENT, ENTITY, "date years ago", "patient"
+                )
             else:
                 yield Hit(m.start(), m.end(), SCORE_OLD_DATE, ENTITY, "date years ago")
 
 
-CONTEXT = ("dob", "birth", "born", "age", "aged", "yo", "pt", "patient", "mrs", "mr", "miss")
+# Presidio's context words match parts of words ("age" is in "message"): only safe ones here.
+CONTEXT = ("dob", "birth", "born")
 
 
 def build(settings: Settings) -> list[Recognizer]:

@@ -68,11 +68,30 @@ _NOT_PATIENT = re.compile(
 # Dummy and training records.
 _DUMMY = re.compile(r"TST|TEST|DUMMY|DEMO|XXX|ZZZ|TRAIN|FAKE|SAMPLE", re.IGNORECASE)
 
+# Words that say a patient is being discussed, matched as whole words (Presidio's context
+# matching works on parts of words, and "pt" is inside "laptop", "pas" inside "password").
+_PATIENT_WORDS = re.compile(
+    r"\b(?:pt|pts|pt's|patient|patient's|patients|mr|mrs|ms|miss|bed|bay|ward|cubicle|side\s+room"
+    r"|PAS|EPR|notes|admission|admitted|discharged?|TTOs?|obs|bloods|NBM|referral|dob|nhs|mrn"
+    r"|hosp|result|results|consent|theatre|list)\b",
+    re.IGNORECASE,
+)
+_CUE_WINDOW = 60
+
 SCORE_LABELLED = 0.9
 SCORE_AFTER_NAME = 0.6
-SCORE_TRUST_CODE = 0.4  # patient words nearby lift it over the threshold
+SCORE_PATIENT_WORDS = 0.6
+SCORE_TRUST_CODE = 0.4
 SCORE_LETTER_DIGITS = 0.3
 _WINDOW = 24
+
+
+def _patient_word(text: str, start: int, end: int) -> str:
+    """A patient word on the same line within a few words of the code, or ''."""
+    left = text[max(0, start - _CUE_WINDOW) : start].rsplit("\n", 1)[-1]
+    right = text[end : end + _CUE_WINDOW].split("\n", 1)[0]
+    m = _PATIENT_WORDS.search(left + " " + right)
+    return m.group() if m else ""
 
 
 def _dummy(code: str) -> bool:
@@ -124,14 +143,16 @@ class HospitalNumberRecognizer(Recognizer):
                     yield Hit(
                         start, end, SCORE_AFTER_NAME, ENTITY, pattern, "in brackets after a name"
                     )
+                    continue
+                cue = _patient_word(text, start, end)
+                if cue:
+                    yield Hit(start, end, SCORE_PATIENT_WORDS, ENTITY, pattern, f"'{cue}' nearby")
                 else:
                     yield Hit(start, end, score, ENTITY, pattern)
 
 
-CONTEXT = (
-    "mrn", "hosp", "hospital", "unit", "pas", "patient", "pt", "mrs", "mr", "miss", "bed", "bay",
-    "ward", "cubicle", "notes", "admission", "admit", "tto", "dob", "nhs", "referral", "clinic",
-)  # fmt: skip
+# Presidio's context words match parts of words, so only ones that are safe that way.
+CONTEXT = ("mrn", "hosp", "patient")
 
 
 # The flags Presidio gives the site's own patterns (global_regex_flags in presidio.yaml).

@@ -49,7 +49,8 @@ _INTERNATIONAL = re.compile(
 # Whose number: the nearest clue before it wins.
 _STAFF_OR_SERVICE = re.compile(
     r"""\b(?:
-        (?:my|our)\s+(?:(?:own|work|direct|personal|office|ward|team|home)\s+)?
+        (?:my|our)\s+(?:(?!(?:pt|patient|mr|mrs|ms|miss|his|her|their|mum|dad|son|daughter|wife
+            |husband|partner)\b)[\w-]+\s+){0,3}
             (?:mobile|mob|number|no|phone|cell|landline|line|ext|extension|contact)
       | (?:me|us)\s+(?:on|at|back\s+on)
       | switchboard|bypass|reception|receptionist|helpdesk|help\s*desk|office|secretary
@@ -57,7 +58,7 @@ _STAFF_OR_SERVICE = re.compile(
       | (?:GP|the|doctor's|doctors|dental|dentist's)\s+(?:surgery|practice)|surgery's|practice's
       | (?:the|this|our)\s+(?:hospital|trust|pharmacy|clinic|unit)|hospital's|pharmacy's|clinic's
       | on[\s-]?call|bleep|site\s+manager|duty\s+manager|coordinator|desk|main\s+line|hotline
-      | freephone|enquiries|bookings?\s+line|appointments?\s+line|PALS|ward(?:\s+\w{1,3})?\s+(?:phone|number|line)
+      | freephone|helpline|advice\s+line|enquiries|bookings?\s+line|appointments?\s+line|PALS|ward(?:\s+\w{1,3})?\s+(?:phone|number|line)
       | (?:the|a)\s+ward
     )\b""",
     re.IGNORECASE | re.VERBOSE,

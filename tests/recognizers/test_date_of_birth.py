@@ -68,6 +68,18 @@ def test_an_old_date_alone_is_not_enough_but_patient_words_lift_it(engine):
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see the message from 12/03/2015 about parking",  # "age" inside "message"
+        "you can find it on the page dated 01/02/2010",
+    ],
+)
+def test_words_that_merely_contain_cue_words_do_not_lift_a_date(engine, text):
+    a = engine.assess(Message(text))
+    assert not [f for f in a.findings if f.entity_type == "DATE_OF_BIRTH"]
+
+
 def test_engine_warns_and_redacts_a_dob(engine):
     text = "Hb 48 on Mr Bloggs DOB 03.07.1979, sample from ED"
     a = engine.assess(Message(text))

@@ -29,6 +29,8 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("Mrs Jo Bloggs (RVJ4471209) neuts 0.6", ["RVJ4471209"]),  # bracketed after a name
         ("Joe Bloggs (K4456712) TTOs ready", ["K4456712"]),
         ("Jo Bloggs (ABC 1234567) K+ 6.7", ["ABC 1234567"]),
+        ("bed 5, k4458123, spiking", ["k4458123"]),  # patient words nearby
+        ("search RXF0934471 on PAS", ["RXF0934471"]),
     ],
 )
 def test_finds_hospital_numbers(text, expected):
@@ -73,6 +75,19 @@ def test_unlabelled_codes_are_lifted_by_patient_words(engine, text):
     a = engine.assess(Message(text))
     assert any(f.entity_type == "HOSPITAL_NUMBER" for f in a.findings)
     assert "[HOSPITAL NUMBER]" in a.redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "laptop asset tag AB1234567 needs returning",  # "pt" inside "laptop"
+        "password reset for AB123456 done",  # "pas" inside "password"
+        "forwarded K1234567 to the supplier",  # "ward" inside "forwarded"
+    ],
+)
+def test_words_that_merely_contain_patient_words_do_not_lift_a_code(engine, text):
+    a = engine.assess(Message(text))
+    assert not [f for f in a.findings if f.entity_type == "HOSPITAL_NUMBER"]
 
 
 def test_a_site_format_from_yaml_works_end_to_end(tmp_path):

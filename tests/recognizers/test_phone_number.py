@@ -71,6 +71,7 @@ def test_leaves_non_phone_numbers_alone(text):
         "our ward phone is 0113 496 0222",
         "call the ward on 0113 496 0223",
         "ward 7 phone 0113 496 0555",
+        "Our 24 Hour Helpline number is 0800 123 4567",
     ],
 )
 def test_staff_and_service_numbers_are_found_but_scored_under_the_threshold(text):
@@ -79,8 +80,14 @@ def test_staff_and_service_numbers_are_found_but_scored_under_the_threshold(text
     assert hit.score < 0.5 and "not a patient's" in hit.note
 
 
-def test_the_nearest_clue_decides_whose_number_it_is():
-    text = "switchboard put through his daughter, on 07700 900444"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "switchboard put through his daughter, on 07700 900444",
+        "our patient Mr Bloggs' number is 07700 900444",
+    ],
+)
+def test_the_nearest_clue_decides_whose_number_it_is(text):
     assert found(text) == ["07700 900444"]
 
 
