@@ -72,6 +72,8 @@ class OpenIdKeys(_OpenIdMetadata):
 
     def __init__(self, url: str, *, timeout: float = FETCH_TIMEOUT):
         super().__init__(url)
+        self.keys: list[dict[str, Any]] = []
+        self.last_updated: datetime = datetime.min
         self.timeout = timeout
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[bool] | None = None

@@ -94,6 +94,7 @@ async def start_server(
     *,
     store: Any = None,
     config: TeamsConfig | None = None,
+    prepare: Any = None,
 ) -> tuple[TeamsServer, web.AppRunner]:
     app = web.Application()
     services = Services(settings=settings, engine=engine)
@@ -119,6 +120,8 @@ async def start_server(
     async def _stop(_: web.Application) -> None:
         await services.work.stop()
 
+    if prepare is not None:
+        prepare(app, services)
     app.on_startup.append(_work)
     app.on_shutdown.append(_stop)
     runner = web.AppRunner(app, access_log=None)

@@ -142,3 +142,39 @@ async def test_report_without_a_store_says_so(teams, card_validator):
     reply = teams.connector.cards()[-1]
     assert list(card_validator.iter_errors(reply)) == []
     assert "not set up" in json.dumps(reply)
+
+
+async def test_card_links_to_the_one_click_report_page_when_it_is_mounted(
+    settings, engine, openid, connector, card_validator
+):
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+
+    from discretion.web.links import SETTINGS_KEY, read_report_token
+    from discretion.web.settings import load_web_settings
+
+    web_settings = load_web_settings({}, secret_key="s" * 32)
+
+    def prepare(app: web.Application, services: Any) -> None:
+        services.extras[SETTINGS_KEY] = web_settings
+
+        async def report_page(request: web.Request) -> web.Response:
+            return web.Response(text="report form")
+
+        app.router.add_get("/report/{token}", report_page)
+
+    server, runner = await start_server(settings, engine, openid, connector, prepare=prepare)
+    try:
+        card = await warn(server)
+        assert list(card_validator.iter_errors(card)) == []
+        [link] = [a for a in card["actions"] if a["title"] == "Report in the browser"]
+        assert link["url"].startswith(web_settings.public_url + "/report/")
+        claims = read_report_token(web_settings, link["url"].rsplit("/", 1)[1], datetime.now(UTC))
+        assert claims.platform == "teams"
+        assert claims.poster_id == POSTER["aadObjectId"]
+        assert "NHS_NUMBER" in claims.entity_types
+        assert claims.message_id == "1759944781430"
+    finally:
+        await server.close()
+        await runner.cleanup()
