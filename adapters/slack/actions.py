@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from discretion.adapters.slack import blocks as b
 from discretion.adapters.slack.client import call
-from discretion.adapters.slack.events import sent_at
+from discretion.adapters.slack.events import file_names, sent_at
 from discretion.adapters.slack.refs import BadRef, MessageRef
 from discretion.logs import get_logger
 from discretion.message import Message
@@ -92,11 +92,25 @@ def register(adapter: SlackAdapter) -> None:
         if current is None or current.get("user") != user:
             await tell(adapter, ref, user, "That message could not be found; it may be deleted.")
             return
+        text = current.get("text") or ""
         assessment = await adapter.services.assess(
-            Message(text=current.get("text") or "", channel=ref.channel, platform="slack")
+            Message(
+                text=text,
+                channel=ref.channel,
+                platform="slack",
+                extra_texts=file_names(current.get("files")),
+            )
         )
-        if not assessment.findings:
-            await tell(adapter, ref, user, "Your message no longer holds anything to redact.")
+        if not any(f.end <= len(text) for f in assessment.findings):
+            # Only a file's name (or nothing any more) is flagged: new words will not help.
+            await tell(
+                adapter,
+                ref,
+                user,
+                b.FILE_NAME_NOTE
+                if assessment.findings
+                else "Your message no longer holds anything to redact.",
+            )
             return
         done = await call(
             "chat.update",

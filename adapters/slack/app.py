@@ -177,7 +177,13 @@ class SlackAdapter:
                 user=found.user,
                 thread_ts=found.thread_ts,
                 text=warning_text(notice),
-                blocks=warning_blocks(notice, ref, report_link=notice.report_url),
+                blocks=warning_blocks(
+                    notice,
+                    ref,
+                    report_link=notice.report_url,
+                    # Findings past the end of the text are in the attached files' names.
+                    in_file_name=any(f.end > len(found.message.text) for f in assessment.findings),
+                ),
             ),
         )
         if data is None:

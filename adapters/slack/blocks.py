@@ -110,8 +110,14 @@ def _cut_at(text: str, room: int) -> int:
     return cut
 
 
+FILE_NAME_NOTE = (
+    "The *name of a file* you shared may identify a patient. Delete the file, or share it "
+    "again under a name without patient details."
+)
+
+
 def warning_blocks(
-    notice: Notice, ref: MessageRef, *, report_link: str | None = None
+    notice: Notice, ref: MessageRef, *, report_link: str | None = None, in_file_name: bool = False
 ) -> list[Block]:
     """The private warning: headline, what and why, the redacted version, the buttons."""
     blocks: list[Block] = [
@@ -122,10 +128,13 @@ def warning_blocks(
         why = "\n".join(f"• {escape(r)}" for r in notice.reasons)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("*Why*\n" + why, 3000))))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(notice.what_to_do))))
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text="*Redacted version*, ready to copy:")])
-    )
-    blocks.extend(redacted_sections(notice.redacted))
+    if in_file_name:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=FILE_NAME_NOTE)))
+    if notice.redacted.strip():
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="*Redacted version*, ready to copy:")])
+        )
+        blocks.extend(redacted_sections(notice.redacted))
     blocks.append(action_buttons(ref))
     links = [f"<{notice.policy_url}|Read the policy on patient information in chat>"]
     if report_link:

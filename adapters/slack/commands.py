@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from discretion.adapters.slack import blocks as b
 from discretion.adapters.slack.actions import fetch_message, file_report, tell
+from discretion.adapters.slack.client import call
 from discretion.adapters.slack.events import sent_at
 from discretion.adapters.slack.refs import MessageRef
 from discretion.logs import get_logger
@@ -48,9 +49,12 @@ def register(adapter: SlackAdapter) -> None:
             await check_draft(adapter, ack, respond, command, rest.strip())
         elif verb == "report":
             await ack()
-            await adapter.client.views_open(
-                trigger_id=command["trigger_id"],
-                view=b.report_other_modal(reporter_channel=command.get("channel_id")),
+            await call(
+                "views.open",
+                adapter.client.views_open(
+                    trigger_id=command["trigger_id"],
+                    view=b.report_other_modal(reporter_channel=command.get("channel_id")),
+                ),
             )
         else:
             await ack(text=USAGE, blocks=b.note_blocks(USAGE), response_type="ephemeral")

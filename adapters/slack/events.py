@@ -77,7 +77,7 @@ def from_event(event: dict[str, Any], *, team_id: str | None = None) -> SlackMes
     text = body.get("text") or ""
     if not isinstance(text, str):
         return Skip("malformed")
-    names = _file_names(body.get("files"))
+    names = file_names(body.get("files"))
     if not text.strip() and not names:
         return Skip("empty")
     thread_ts = body.get("thread_ts")
@@ -114,7 +114,7 @@ def sent_at(ts: str | None) -> datetime | None:
         return None
 
 
-def _file_names(files: Any) -> tuple[str, ...]:
+def file_names(files: Any) -> tuple[str, ...]:
     """Names and titles of attached files: a file called 'J Smith MRI.pdf' is a disclosure too."""
     if not isinstance(files, list):
         return ()
@@ -130,4 +130,4 @@ def _file_names(files: Any) -> tuple[str, ...]:
 
 
 def _words(body: dict[str, Any]) -> tuple[Any, tuple[str, ...]]:
-    return body.get("text"), _file_names(body.get("files"))
+    return body.get("text"), file_names(body.get("files"))

@@ -198,3 +198,18 @@ async def test_authorising_through_slack_lets_delete_act_as_the_poster(slack: Ha
     await click(slack, b.DELETE, values[b.DELETE])
     (delete,) = await slack.fake.wait_for("chat.delete")
     assert delete.token == slack.fake.user_token
+
+
+async def test_replace_says_so_when_only_a_file_name_is_the_problem(slack: Harness):
+    values = await warned(slack)
+    await authorise(slack)
+    slack.fake.messages[("C111", MESSAGE_TS)] = {
+        "ts": MESSAGE_TS,
+        "user": "W111",
+        "text": "Letter attached",
+        "files": [{"id": "F1", "name": f"letter {NHS}.pdf"}],
+    }
+    await click(slack, b.REPLACE, values[b.REPLACE])
+    (reply,) = await slack.fake.wait_for("chat.postEphemeral")
+    assert "name of a file" in reply.args["text"]
+    assert not slack.fake.called("chat.update")

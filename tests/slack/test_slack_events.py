@@ -159,6 +159,7 @@ async def test_file_names_are_checked_too(slack: Harness):
     await slack.event(body)
     (call,) = await slack.fake.wait_for("chat.postEphemeral")
     assert call.args["user"] == "U111"
+    assert "name of a file" in json.dumps(call.args["blocks"])
     assert NHS not in everything_sent(slack)
 
 
