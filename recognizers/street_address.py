@@ -76,6 +76,13 @@ _WELSH_STYLE = re.compile(
     + r"){1,3})(?=\s*(?:[,.;\n)]|$))"
     + _TOWN
 )
+# One-word streets: "45 Kingsway", "7 Broadway", "3 Westgate".
+_ONE_WORD = re.compile(
+    r"(?<![\w./:-])"
+    + _NUMBER
+    + r",?\s+(?P<street>(?:Broadway|(?!(?:Gate|Path|Air|Hall|Door|Stair|Walk|Rail|Motor|Sub|Run)way)"
+    r"[A-Z][a-z]{2,}(?:way|gate)))\b" + _TOWN
+)
 _LOWER = re.compile(
     r"(?<![\w./:-])"
     + _NUMBER
@@ -88,6 +95,7 @@ _CARE_HOME = re.compile(
     r"(?P<street>(?:[A-Z][\w'’-]+\s+){1,3}(?i:care|nursing|residential)\s+(?i:home))\b"
 )
 
+_FLAT_BEFORE = re.compile(r"\b(?:Flat|Apartment|Apt|Maisonette)\.?\s+$", re.IGNORECASE)
 # Hospital places and counts that can precede a number: "bed 4", "Ward 12", "ext 4412".
 _NOT_AN_ADDRESS_BEFORE = re.compile(
     r"\b(?:ward|bay|room|rm|bed|beds|theatre|cubicle|cubicles|floor|level|bleep|ext|extension|page"
@@ -113,6 +121,7 @@ _ORG_WINDOW = 90
 SCORE_ADDRESS = 0.75
 SCORE_FLAT = 0.85
 SCORE_LOWER = 0.45
+SCORE_ONE_WORD = 0.55
 SCORE_CARE_HOME = 0.6
 SCORE_ORGANISATION = 0.1  # stays under the threshold even when a context word lifts it
 
@@ -137,6 +146,7 @@ class StreetAddressRecognizer(Recognizer):
             for regex, score, pattern in (
                 (_TITLE, SCORE_ADDRESS, "number and street"),
                 (_WELSH_STYLE, SCORE_ADDRESS, "number and Welsh street"),
+                (_ONE_WORD, SCORE_ONE_WORD, "number and one-word street"),
                 (_LOWER, SCORE_LOWER, "number and street, lower case"),
             ):
                 for m in regex.finditer(text):
@@ -160,6 +170,9 @@ class StreetAddressRecognizer(Recognizer):
         start, end = m.start(), m.end()
         if any(s < end and start < e for s, e in seen):
             return None
+        flat = _FLAT_BEFORE.search(text, max(0, start - 16), start)
+        if flat:
+            start, score = flat.start(), max(score, SCORE_FLAT)  # "Flat 4 Elm Court"
         if _NOT_AN_ADDRESS_BEFORE.search(text[max(0, start - 20) : start]):
             return None
         if _MEASURE.match(m.group("street")):

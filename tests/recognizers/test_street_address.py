@@ -25,6 +25,9 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("2/1 40 Byres Road", ["2/1 40 Byres Road"]),
         ("at 5 St Mary's Close", ["5 St Mary's Close"]),
         ("lives at 22 the Crescent, Leeds", ["22 the Crescent, Leeds"]),
+        ("Flat 4 Elm Court", ["Flat 4 Elm Court"]),
+        ("45 Kingsway", ["45 Kingsway"]),
+        ("7 Broadway, Bradford", ["7 Broadway, Bradford"]),
         ("address: 4 Oak Tree Close, Leeds, LS17 8AB", ["4 Oak Tree Close, Leeds"]),
         ("insulin at Bryn Teg care home, 8am", ["Bryn Teg care home"]),
         ("from Larkspur Nursing Home", ["Larkspur Nursing Home"]),
@@ -47,6 +50,8 @@ def test_finds_addresses(text, expected):
         "our care home referrals are up",
         "Westgate Road, Newcastle",  # a street with no house number
         "Theatre 4 will overrun",
+        "the 3 Gateway talks",
+        "2 Pathway meetings this week",
     ],
 )
 def test_leaves_hospital_places_alone(text):
