@@ -138,10 +138,13 @@ class Messenger:
         self._clients[service_url] = client
         return client
 
-    async def _call(self, operation: str, make: Callable[[], Awaitable[T]], **ids: Any) -> T:
+    async def _call(
+        self, operation: str, client: Any, make: Callable[[], Awaitable[T]], **ids: Any
+    ) -> T:
         """Run one connector call, retrying on 429, 5xx and dropped connections."""
         for attempt in range(1, self.attempts + 1):
             try:
+                await self._fresh_token(client)
                 result = await make()
                 return result
             except (HttpOperationError, ClientRequestError, requests.RequestException) as exc:
@@ -175,6 +178,17 @@ class Messenger:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    async def _fresh_token(self, client: Any) -> None:
+        """Fetch (or renew) the outbound token in a thread before msrest asks for it.
+
+        msrest signs each request on the event loop; MSAL answers from its cache
+        then, instead of making its hourly network call there.
+        """
+        creds: Any = getattr(getattr(client, "config", None), "credentials", None)
+        fetch = getattr(creds, "get_access_token", None)
+        if getattr(creds, "microsoft_app_id", None) and fetch is not None:
+            await asyncio.to_thread(fetch)
+
     # --- what we send ------------------------------------------------------------------
 
     async def send_card(
@@ -189,6 +203,7 @@ class Messenger:
         )
         response = await self._call(
             "send_card",
+            client,
             lambda: client.conversations.send_to_conversation(conversation_id, activity),
         )
         self.sent += 1
@@ -216,6 +231,7 @@ class Messenger:
         )
         created = await self._call(
             "create_conversation",
+            client,
             lambda: client.conversations.create_conversation(params),
             tenant=poster.tenant_id,
         )
@@ -273,6 +289,7 @@ class Messenger:
         )
         await self._call(
             "reply_with_mention",
+            client,
             lambda: client.conversations.reply_to_activity(
                 origin.conversation_id, origin.message_id, activity
             ),
