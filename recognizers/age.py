@@ -37,7 +37,12 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ),
     (
         "aged",
-        re.compile(r"\b(?P<id>aged?\s*[:=]?\s*\d{1,3})\b(?![/.:]\d)", re.IGNORECASE),
+        # Not age limits and ranges: "aged 16-18", "aged 65 and over", "aged 18+".
+        re.compile(
+            r"\b(?P<id>aged?\s*[:=]?\s*\d{1,3})\b(?![/.:]\d|\s*(?:-|–|to|\+|and\s+(?:over|under)"
+            r"|or\s+(?:over|under|older|younger)|plus)\s*)",
+            re.IGNORECASE,
+        ),
         0.85,
     ),
     (
@@ -77,7 +82,7 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "age after a name",
         # "Mr Fraser Reid, 67, chest pain" / "Mary Jones (91)": a number set off after a name.
         re.compile(
-            r"(?<=[a-z'’]),\s(?P<id>\d{1,3})(?=\s?(?:,|;|\)|\.(?!\d)|$|\n|\s-\s))"
+            r"(?<=[a-z'’]),\s(?P<id>\d{1,3})(?=\s?(?:,(?!\s*\d)|;|\)|\.(?!\d)|$|\n|\s-\s))"
             r"|(?<=[a-z'’])\s\((?P<paren>\d{1,3})\)",
         ),
         0.55,

@@ -48,6 +48,10 @@ def test_finds_ages(text, expected):
         "age range for the audit",
         "the 80s were great",
         "aged 300",
+        "patients aged 16-18 go to paeds",  # an age limit, not someone's age
+        "everyone aged 65 and over",
+        "Jones, 3, 4, and 5 are the bays",  # a list of numbers
+        "Thanks Sarah, 10 mins",
     ],
 )
 def test_leaves_non_ages_alone(text):
