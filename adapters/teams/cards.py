@@ -46,6 +46,8 @@ def warning_card(notice: Notice, ref: WarningRef) -> dict[str, Any]:
     if notice.reasons:
         body.append(_text("Why this matters", weight="Bolder", spacing="Medium"))
         body.extend(_text(f"• {reason}", spacing="Small") for reason in notice.reasons)
+    # The advice speaks of "the redacted version below", so it comes first.
+    body.append(_text(notice.what_to_do, spacing="Medium"))
     body.append(_text("Safe to post instead", weight="Bolder", spacing="Medium"))
     body.append(
         {
@@ -54,7 +56,6 @@ def warning_card(notice: Notice, ref: WarningRef) -> dict[str, Any]:
             "items": [_text(notice.redacted or " ", fontType="Monospace")],
         }
     )
-    body.append(_text(notice.what_to_do, spacing="Medium"))
     report_form = _card(
         [
             {

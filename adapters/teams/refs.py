@@ -73,7 +73,10 @@ class WarningRef:
     def to_data(self, action: str) -> dict[str, Any]:
         """The Action.Submit ``data`` for ``action``."""
         data = asdict(self)
-        data["excerpt"] = self.excerpt[:MAX_EXCERPT]
+        # A false alarm is recorded by kinds only: it needs neither the words nor their hash.
+        keep_words = action == REPORT
+        data["excerpt"] = self.excerpt[:MAX_EXCERPT] if keep_words else ""
+        data["digest"] = self.digest if keep_words else ""
         data["recognizers"] = list(self.recognizers[:MAX_KINDS])
         data["reasons"] = list(self.reasons[:MAX_REASONS])
         data["kinds"] = dict(list(self.kinds.items())[:MAX_KINDS])

@@ -178,3 +178,12 @@ async def test_card_links_to_the_one_click_report_page_when_it_is_mounted(
     finally:
         await server.close()
         await runner.cleanup()
+
+
+async def test_not_patient_data_button_carries_no_words(teams):
+    card = await warn(teams)
+    data = card["actions"][1]["data"]
+    assert data["discretion"] == "not_patient_data"
+    assert data["ref"]["excerpt"] == "" and data["ref"]["digest"] == ""
+    report = card["actions"][0]["card"]["actions"][0]["data"]
+    assert "[NHS NUMBER]" in report["ref"]["excerpt"]
