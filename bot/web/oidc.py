@@ -242,8 +242,11 @@ async def oidc_callback(visit: Visit) -> web.StreamResponse:
         user.last_sign_in_at = dash.now()
         await sessions.end_session(db, visit.request.cookies.get(sessions.COOKIE))
         token = await sessions.start_session(db, user, dash.now(), lifetime)
-        user_id, role = user.id, user.role
+        user_id, role, username = user.id, user.role, user.username
     log.info("web.signed_in", user_id=user_id, role=role, via="oidc")
+    await dash.store.record_event(
+        actor=f"web:{username}", action="dashboard.signed_in", details={"role": role, "via": "oidc"}
+    )
     visit.cookies_to_set[sessions.COOKIE] = (token, lifetime)
     return visit.redirect(target)
 

@@ -71,6 +71,9 @@ async def claim_link(store: Store, jti: str, expires_at: datetime, now: datetime
             await session.flush()
     except sa.exc.IntegrityError:
         return False
+    # A link past its expiry is refused by its signature check alone, so its row can go.
+    async with store.sessions.begin() as session:
+        await session.execute(sa.delete(UsedReportLink).where(UsedReportLink.expires_at < now))
     return True
 
 

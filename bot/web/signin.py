@@ -74,6 +74,12 @@ async def sign_in(visit: Visit) -> web.StreamResponse:
         user_id, role = user.id, user.role
     dash.limiter.succeeded(keys[0])
     log.info("web.signed_in", user_id=user_id, role=role if role in ROLES else "?")
+    # Who could see the cases, and when, is part of the record the ICO may ask for.
+    await dash.store.record_event(
+        actor=f"web:{accounts.normalise_username(username)}",
+        action="dashboard.signed_in",
+        details={"role": role, "via": "password"},
+    )
     visit.cookies_to_set[sessions.COOKIE] = (token, lifetime)
     return visit.redirect(target)
 

@@ -49,6 +49,14 @@ LAUNCH_ARGS = [
 ]
 
 
+UNLABELLED_FIELDS = """
+() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && el.type !== 'submit')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.name || el.id)
+"""
+
+
 def _need_chromium() -> None:
     if CHROMIUM.exists():
         return
@@ -273,6 +281,11 @@ def test_lead_signs_in_grades_records_the_ico_and_exports(server: Server, page: 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{server.url}/dashboard/cases/{reference}")
     page.screenshot(path=str(SCREENSHOTS / "case-page.png"), full_page=True)
+    # Every field a person fills in has a label a screen reader reads out, and there is
+    # one main heading.
+    unlabelled = page.evaluate(UNLABELLED_FIELDS)
+    assert unlabelled == [], unlabelled
+    expect(page.locator("h1")).to_have_count(1)
 
     page.get_by_role("link", name="The Article 33(3) summary for the ICO's form").click()
     expect(page.get_by_role("heading", level=2, name="(a) Nature of the breach")).to_be_visible()
