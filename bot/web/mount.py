@@ -43,17 +43,14 @@ def mount(app: web.Application, services: Services) -> str | None:
     if services.store is None:
         return None
     settings = web_settings(services)
-    dashboard = Dashboard(
-        services=services,
-        store=services.store,
-        settings=settings,
-        limiter=SignInLimiter(
-            settings.signin_attempts,
-            timedelta(minutes=settings.signin_window_minutes),
-            now=lambda: dashboard.now(),  # follows the dashboard's clock, even when tests set it
-        ),
-        now=utcnow,
+    limiter = SignInLimiter(
+        settings.signin_attempts, timedelta(minutes=settings.signin_window_minutes), now=utcnow
     )
+    dashboard = Dashboard(
+        services=services, store=services.store, settings=settings, limiter=limiter, now=utcnow
+    )
+    # The limiter follows the dashboard's clock, even when a test sets it.
+    limiter.now = lambda: dashboard.now()
     if settings.oidc is not None:
         from discretion.web.oidc import OidcClient, add_oidc_routes
 
