@@ -95,8 +95,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         ),
         "eponym_head_after": re.compile(rf"^(?:['’]s?)?\s+{heads}\b", flags),
         "eponym_soft_after": re.compile(rf"^(?:['’]s?)?\s+{soft_heads}\b", flags),
-        "sign_before": re.compile(r"(?:^|\n|[-–—~]\s*)\s*$"),
-        "sign_after": re.compile(r"^[^\w]*(?:\([^)]{0,30}\))?[^\w]*$"),
+        "sign_after": re.compile(r"[^\w]*(?:\([^)]{0,30}\))?[^\w]*\Z"),
     }
 
 
@@ -112,6 +111,10 @@ class Judge:
         self.p = _patterns()
         self.cue_text = self._patient_cues()
         self._greeted: set[int] = set()  # candidates (by first word) greeted as staff
+        self.sentences: dict[int, tuple[int, int]] = {}
+        for w in self.words:
+            first, _ = self.sentences.get(w.sentence, (w.start, w.end))
+            self.sentences[w.sentence] = (first, w.end)
 
     # --- message-level evidence ----------------------------------------------------
 
@@ -298,15 +301,18 @@ class Judge:
             if p["list_join"].match(between):
                 self._greeted.add(c.first)
                 return "is being welcomed, thanked or greeted"
-        rest = self.text[words[-1].end :]
-        if (
-            title is None
-            and len(words) <= 2
-            and p["sign_before"].search(self.text[: words[0].start])
-            and p["sign_after"].match(rest)
-        ):
+        if title is None and len(words) <= 2 and self._signs_off(words[0].start, words[-1].end):
             return "signs off the message (the person who wrote it)"
         return ""
+
+    def _signs_off(self, start: int, end: int) -> bool:
+        """True for a name on its own at the end, after a dash or a new line ("- Sharon")."""
+        k = start
+        while k > 0 and self.text[k - 1] in " \t":
+            k -= 1
+        if k > 0 and self.text[k - 1] not in "\n-–—~":
+            return False
+        return bool(self.p["sign_after"].match(self.text, end))
 
     def _patient_event(self, after: str) -> bool:
         """True when the words after a name say that person is being treated."""
@@ -315,10 +321,8 @@ class Judge:
 
     def _staff_talk(self, c: Candidate) -> bool:
         """True when the name's sentence talks about rotas, cover or training."""
-        sentence = self.words[c.first].sentence
-        same = [w for w in self.words if w.sentence == sentence]
-        span = self.text[same[0].start : same[-1].end]
-        return bool(phrase_regex("staff_cues").search(span))
+        start, end = self.sentences[self.words[c.first].sentence]
+        return bool(phrase_regex("staff_cues").search(self.text, start, end))
 
 
 _NUMBERISH = re.compile(

@@ -361,7 +361,8 @@ class Finder:
                 continue
             first = idx[0]
             last = first
-            while last + 1 in idx and self.spaced(last):
+            members = set(idx)
+            while last + 1 in members and self.spaced(last):
                 last += 1
             self.add(first, last, "spacy" if last > first else "spacy1")
 

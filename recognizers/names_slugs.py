@@ -16,10 +16,10 @@ from discretion.recognizers.lexicons import lexicon
 from discretion.recognizers.names_words import fold, lists
 
 URL = re.compile(r"https?://[^\s<>|\"']+", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CHANNEL = re.compile(r"(?<![\w&])#([a-z0-9][\w.-]{2,})", re.IGNORECASE)
 _FILE = re.compile(
-    r"(?<![\w/])([\w.-]*[A-Za-z][\w.-]*)\.(?:pdf|docx?|xlsx?|csv|txt|rtf|odt|pptx?|jpe?g|png|gif|"
+    r"(?<![\w/.-])([\w.-]{1,150}?)\.(?:pdf|docx?|xlsx?|csv|txt|rtf|odt|pptx?|jpe?g|png|gif|"
     r"heic|tiff?|msg|eml|zip|dcm)\b",
     re.IGNORECASE,
 )
@@ -89,13 +89,16 @@ def _names_in(parts: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, boo
 
 def slug_names(text: str) -> Iterator[SlugName]:
     """Names inside links, channel names, file names and other slugs in ``text``."""
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # 1 where a slug already looked
 
     def fresh(s: int, e: int) -> bool:
-        return not any(s < te and ts < e for ts, te in taken)
+        return not any(taken[s:e])
+
+    def take(s: int, e: int) -> None:
+        taken[s:e] = b"\x01" * (e - s)
 
     for m in EMAIL.finditer(text):  # e-mail addresses are their own recognizer's business
-        taken.append(m.span())
+        take(*m.span())
     sources = (
         (URL, "a link", 0),
         (_FILE, "a file name", 1),
@@ -111,7 +114,7 @@ def slug_names(text: str) -> Iterator[SlugName]:
             # rules; bare slugs are the lower-case names of channels and files.
             if regex is _SLUG and "_" not in m.group() and not m.group().islower():
                 continue
-            taken.append((s, e))
+            take(s, e)
             for ns, ne, by_cue in _names_in(_parts(text, s, e)):
                 yield SlugName(ns, ne, where, by_cue)
 

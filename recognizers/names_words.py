@@ -23,6 +23,9 @@ _SENTENCE_END = re.compile(r"\n|[.!?]+(?=\s)|[.!?]+$")
 _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "no", "prof", "rev", "sr", "mx"})
 
 
+_ALPHA = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     """One word: where it is, its text without a trailing 's, and its shape."""
@@ -32,37 +35,34 @@ class Word:
     text: str
     possessive: bool
     sentence: int
+    key: str  # lower case without accents, for looking the word up in the lists
+    alpha: bool  # letters only (inner hyphens and apostrophes allowed)
+    is_title: bool  # capitalised like a name: "Jones", "McLeish", "O'Neill", "Al-Hashimi"
+    is_upper: bool  # "SMITH"
+    is_lower: bool  # "smith"
 
-    @property
-    def low(self) -> str:
-        return self.text.lower()
-
-    @property
-    def key(self) -> str:
-        """Lower case without accents, for looking the word up in the lists."""
-        return fold(self.text)
-
-    @property
-    def alpha(self) -> bool:
-        return all(ch.isalpha() or ch in "'’-" for ch in self.text) and self.text[0].isalpha()
-
-    @property
-    def is_title(self) -> bool:
-        """Capitalised like a name: "Jones", "McLeish", "O'Neill", "Al-Hashimi"."""
-        t = self.text
-        return self.alpha and t[0].isupper() and any(ch.islower() for ch in t)
-
-    @property
-    def is_upper(self) -> bool:
-        return self.alpha and len(self.text) >= 2 and self.text.isupper()
-
-    @property
-    def is_lower(self) -> bool:
-        return self.alpha and self.text.islower()
+    @classmethod
+    def make(cls, start: int, end: int, text: str, possessive: bool, sentence: int) -> Word:
+        """A word with its shape worked out once."""
+        alpha = bool(_ALPHA.fullmatch(text))
+        return cls(
+            start,
+            end,
+            text,
+            possessive,
+            sentence,
+            fold(text),
+            alpha,
+            alpha and text[0].isupper() and not text.isupper(),
+            alpha and len(text) >= 2 and text.isupper(),
+            alpha and text.islower(),
+        )
 
 
 def fold(text: str) -> str:
     """Lower case with accents removed ("Siobhán" -> "siobhan")."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
 
@@ -76,7 +76,7 @@ def split_words(text: str) -> list[Word]:
     for m in _WORD.finditer(text):
         while e < len(ends) and ends[e] < m.start():
             # A full stop straight after an abbreviation such as "Mr." does not end a sentence.
-            before = text[: ends[e]].rsplit(None, 1)
+            before = text[max(0, ends[e] - 12) : ends[e]].rsplit(None, 1)
             if not (
                 text[ends[e]] == "."
                 and before
@@ -87,7 +87,7 @@ def split_words(text: str) -> list[Word]:
         raw = m.group()
         possessive = bool(_POSSESSIVE.search(raw)) and len(raw) > 2
         end = m.end() - 2 if possessive else m.end()
-        words.append(Word(m.start(), end, text[m.start() : end], possessive, sentence))
+        words.append(Word.make(m.start(), end, text[m.start() : end], possessive, sentence))
     return words
 
 
