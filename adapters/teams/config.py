@@ -7,6 +7,8 @@ say whose signatures to trust (public cloud by default; government clouds differ
 Without an app id the Teams route is not mounted, unless
 ``DISCRETION_TEAMS_LOCAL_DEV=1`` says this is a developer's machine talking to the
 Bot Framework Emulator: then requests are not authenticated at all.
+``DISCRETION_TEAMS_HIDE_MESSAGES=1`` also hides flagged messages through Microsoft
+Graph (``GRAPH_API_URL``, public cloud by default).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from botframework.connector.auth import AuthenticationConstants
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 LOCAL_DEV_ENV = "DISCRETION_TEAMS_LOCAL_DEV"
+HIDE_ENV = "DISCRETION_TEAMS_HIDE_MESSAGES"
+# https, or plain http only to this machine (the fakes the tests run).
+_SAFE_URL = ("https://", "http://127.0.0.1", "http://localhost")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -40,6 +45,9 @@ class TeamsConfig:
     login_url: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
     oauth_scope: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
     local_dev: bool = False
+    # Optional: hide flagged messages from everyone but the sender (discretion.adapters.teams.graph).
+    hide_messages: bool = False
+    graph_url: str = "https://graph.microsoft.com/v1.0"
 
     @property
     def auth_disabled(self) -> bool:
@@ -74,6 +82,8 @@ class TeamsConfig:
             login_url=get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or cls.login_url,
             oauth_scope=get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE") or cls.oauth_scope,
             local_dev=local_dev,
+            hide_messages=get(HIDE_ENV).lower() in ("1", "true", "yes"),
+            graph_url=get("GRAPH_API_URL") or cls.graph_url,
         )
         config.check()
         return config
@@ -86,6 +96,12 @@ class TeamsConfig:
             raise TeamsConfigError("MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID")
         if self.app_type in ("SingleTenant", "UserAssignedMSI") and not self.tenant_id:
             raise TeamsConfigError(f"MICROSOFT_APP_TENANT_ID: required for {self.app_type}")
+        if self.hide_messages and not (self.app_id and self.app_password):
+            raise TeamsConfigError(
+                f"{HIDE_ENV}: needs MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD for Graph"
+            )
+        if not self.graph_url.startswith(_SAFE_URL):
+            raise TeamsConfigError("GRAPH_API_URL: must be https")
         if not self.openid_metadata_url.startswith(
             ("https://", "http://127.0.0.1", "http://localhost")
         ):

@@ -25,6 +25,7 @@ from discretion.adapters.teams.cards import (
     warning_card,
 )
 from discretion.adapters.teams.connector import Messenger, Origin, Poster, SendFailed
+from discretion.adapters.teams.graph import GraphHider, Target
 from discretion.adapters.teams.incoming import PLATFORM, TeamsMessage, from_bot, read_message
 from discretion.adapters.teams.references import PersonalConversation
 from discretion.adapters.teams.refs import ACTION_KEY, REPORT, BadRef, WarningRef
@@ -49,6 +50,7 @@ class TeamsHandler:
         *,
         memory: Any = None,
         report_link: Any = None,
+        hider: GraphHider | None = None,
     ):
         self.services = services
         self.messenger = messenger
@@ -56,6 +58,8 @@ class TeamsHandler:
         self.memory = memory
         # A callable (WarningRef, Assessment) -> one-click report URL or None.
         self.report_link = report_link
+        # Hides flagged messages through Microsoft Graph, when configured (off by default).
+        self.hider = hider
         self.counts: dict[str, int] = {}
 
     def _count(self, what: str) -> None:
@@ -143,6 +147,22 @@ class TeamsHandler:
             summary=notice.headline,
         )
         self._count(f"warned_{outcome}")
+        if self.hider is not None and not quiet:
+            hidden = await self.hider.hide(
+                Target(
+                    tenant_id=found.tenant_id,
+                    message_id=found.activity_id,
+                    team_group_id=found.team_group_id,
+                    channel_id=found.channel_id,
+                    parent_id=found.parent_id if found.channel_id else "",
+                    chat_id=found.base_conversation
+                    if found.conversation_type == "groupChat"
+                    else "",
+                ),
+                assessment.entity_types,
+                notice.report_url or notice.policy_url,
+            )
+            self._count(f"hide_{hidden}")
         log.info(
             "teams.warned",
             outcome=outcome,

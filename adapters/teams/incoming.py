@@ -44,6 +44,7 @@ class TeamsMessage:
     conversation_type: str  # "channel", "groupChat" or "personal"
     tenant_id: str
     team_id: str
+    team_group_id: str  # the team's Azure AD group id, when Teams sends it (Graph needs it)
     channel_id: str
     channel_name: str
     parent_id: str  # the thread's root message id, or this message's own id
@@ -150,6 +151,7 @@ def read_message(activity: Activity, *, edited: bool = False) -> TeamsMessage:
         conversation_type=conversation_type,
         tenant_id=tenant_id,
         team_id=_str(_get(channel_data, "team", "id")) or _str(channel_data.get("teamsTeamId")),
+        team_group_id=_str(_get(channel_data, "team", "aadGroupId")),
         channel_id=channel_id,
         channel_name=_str(_get(channel_data, "channel", "name")),
         parent_id=parent or _str(activity.reply_to_id) or _str(activity.id),

@@ -31,6 +31,7 @@ from discretion.adapters.teams.auth import (
 from discretion.adapters.teams.clients import ReusingAuthentication
 from discretion.adapters.teams.config import LOCAL_DEV_ENV, TeamsConfig, TeamsConfigError
 from discretion.adapters.teams.connector import Messenger
+from discretion.adapters.teams.graph import GraphHider, MsalGraphTokens, TokenProvider
 from discretion.adapters.teams.handler import TeamsHandler
 from discretion.adapters.teams.references import MemoryReferenceStore, SqlReferenceStore
 from discretion.adapters.teams.refs import WarningRef
@@ -40,6 +41,7 @@ from discretion.logs import get_logger
 log = get_logger("discretion.adapters.teams.mount")
 
 ROUTE = "/api/messages"
+DEFAULT_LOGIN = "https://login.microsoftonline.com"
 TEAMS: web.AppKey[TeamsHandler] = web.AppKey("teams", TeamsHandler)
 
 
@@ -62,6 +64,7 @@ def mount_teams(
     *,
     credentials_factory: ServiceClientCredentialsFactory | None = None,
     messenger_options: dict[str, Any] | None = None,
+    graph_tokens: TokenProvider | None = None,
 ) -> str:
     """Mount the Teams endpoint with ``config``; returns the line for the start-up log."""
     config.check()
@@ -83,12 +86,22 @@ def mount_teams(
     messenger = Messenger(auth, config.app_id, references, **(messenger_options or {}))
     from discretion.memory import memory_for
 
+    hider = None
+    if config.hide_messages:
+        hider = GraphHider(
+            config.graph_url,
+            graph_tokens
+            or MsalGraphTokens(
+                config.app_id, config.app_password, config.login_url.rstrip("/") or DEFAULT_LOGIN
+            ),
+        )
     handler = TeamsHandler(
         services,
         messenger,
         MemoryDeduplicator(),
         memory=memory_for(services.settings),
         report_link=_report_link(app, services),
+        hider=hider,
     )
     app[TEAMS] = handler
 
@@ -159,9 +172,16 @@ def mount_teams(
 
     keys_held.__name__ = "teams_keys"
     services.on_ready.append(keys_held)
+
+    async def _stop(_: web.Application) -> None:
+        if hider is not None:
+            await hider.close()
+
     app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
     mode = "UNAUTHENTICATED local development" if config.auth_disabled else config.app_type
-    return f"Teams at POST {ROUTE} ({mode})"
+    hiding = ", hiding flagged messages through Graph" if hider is not None else ""
+    return f"Teams at POST {ROUTE} ({mode}{hiding})"
 
 
 def _unauthorized(exc: Unauthorized, request: web.Request) -> web.Response:

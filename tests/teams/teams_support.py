@@ -95,6 +95,7 @@ async def start_server(
     store: Any = None,
     config: TeamsConfig | None = None,
     prepare: Any = None,
+    graph_tokens: Any = None,
 ) -> tuple[TeamsServer, web.AppRunner]:
     app = web.Application()
     services = Services(settings=settings, engine=engine)
@@ -112,6 +113,7 @@ async def start_server(
         config,
         credentials_factory=FixedTokenFactory(config.app_id),
         messenger_options={"base_delay": 0.01, "max_delay": 0.05},
+        graph_tokens=graph_tokens,
     )
 
     async def _work(_: web.Application) -> None:
