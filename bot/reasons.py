@@ -35,7 +35,7 @@ QUASI_GUIDANCE = (
 # Why each kind of detail matters, in one short clause.
 WHY: dict[str, str] = {
     "colleague": "colleagues are recognised at once by everyone who works with them",
-    "public_role": "a public figure is recognised by almost anyone",
+    "public_role": "people recognise someone known for what they do in public",
     "local_role": "people in the area would know exactly who holds that role",
     "notable": "anyone who saw the news story can put a name to it",
     "uniqueness": "it fits one person, or very few, by definition",
@@ -53,8 +53,8 @@ WHY: dict[str, str] = {
     "family": "a family link points to someone people know",
     "injury": "a striking injury is remembered by witnesses",
 }
-# How far a detail narrows the crowd before we call it out as doing so "a lot".
-STRONG = 0.4
+# Reasons stay short: say why for the details that narrow the crowd most.
+MAX_WHY = 5
 
 
 class _Detail(Protocol):
@@ -65,7 +65,11 @@ class _Detail(Protocol):
 
 def describe(entity_type: str) -> str:
     """Words for one entity type (a fallback for types we did not name)."""
-    return DESCRIPTIONS.get(entity_type, "a detail that identifies someone")
+    if entity_type in DESCRIPTIONS:
+        return DESCRIPTIONS[entity_type]
+    if entity_type.startswith("QUASI_"):
+        return detail_words(entity_type.removeprefix("QUASI_").lower())
+    return "a detail that identifies someone"
 
 
 def join_words(items: Iterable[str]) -> str:
@@ -115,13 +119,12 @@ def quasi_reasons(details: Sequence[_Detail], has_identifiers: bool = False) -> 
             f"{opener} a patient together with {words[0]}. "
             "That alone could let people work out who they are, even without a name."
         )
-    strong = [d for d in details if d.weight >= STRONG]
     why = []
-    for d in strong or details[:2]:
-        why.append(
-            f"{detail_words(d.category, d.label)}: {WHY.get(d.category, 'it narrows who it could be')}"
-        )
-    second = "Why these matter: " + "; ".join(why) + "."
+    for d in details[:MAX_WHY]:
+        reason = WHY.get(d.category, "it narrows who it could be")
+        why.append(f"{detail_words(d.category, d.label)}, because {reason}")
+    lead = "Why these matter: " if len(why) > 1 else "Why it matters: "
+    second = lead + "; ".join(why) + "."
     return [first, second[0].upper() + second[1:], QUASI_GUIDANCE]
 
 
