@@ -30,13 +30,13 @@ def mount(app: web.Application, services: Any) -> str:
     half-configured email or webhook channel raises ConfigError with the reason.
     """
     settings = services.settings.escalation
-    store = Store(message_key=load_install_key())
     try:
         builtin = builtin_notifiers(settings)
     except ValueError as exc:  # a channel half set up: say which and why, then stop
         raise ConfigError(
             [ConfigProblem("site configuration", None, "escalation", str(exc))]
         ) from None
+    store = Store(message_key=load_install_key())
     registered: list[Any] = services.extras.setdefault(NOTIFIERS_KEY, [])
     escalation = Escalation(store, settings, builtin=builtin, registered=registered)
     services.store = store
