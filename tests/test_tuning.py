@@ -141,7 +141,8 @@ def test_proposals_build_on_each_other_and_say_what_they_change(tmp_path, monkey
     )
 
     assert proposal.settings.allow_list == [CUPBOARD]  # the same word twice is kept once
-    assert proposal.settings.thresholds.entities == {"LOCAL_MRN": 0.6}
+    defaults = load_settings(None, use_env=False).thresholds.entities
+    assert proposal.settings.thresholds.entities == {**defaults, "LOCAL_MRN": 0.6}
     [spec] = proposal.settings.recognizers
     # The score without context goes under the (now raised) threshold.
     assert spec.context == ["mrn", "hosp no"] and spec.patterns[0].score == 0.55
