@@ -73,6 +73,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             flags,
         ),
         "list_join": re.compile(r"^\s*(?:,|&|and|,\s*and|\+)\s*$", flags),
+        "action_after": re.compile(rf"^(?:['’]s)?\s*{_alternation('staff_actions')}\b", flags),
         "surgeon_after": re.compile(
             r"^['’]s\s+(?:list|clinic|theatre|op|firm|team|patients?|registrar|reg|sho|"
             r"secretary|ward\s+round|consultant)\b",
@@ -289,6 +290,8 @@ class Judge:
             return ""  # "pt X", "Name: X": the message itself says this is a patient
         if title != "patient" and p["dept_after"].match(after):
             return "is said to work in a department ('from pharmacy')"
+        if not words[-1].possessive and p["action_after"].match(after):
+            return "is doing a job (operating, on call, covering, presenting)"
         if p["surgeon_after"].match(self.text[words[-1].end : words[-1].end + 40]):
             return "is a consultant or surgeon (their list, clinic or team)"
         if p["under_before"].search(lead):

@@ -218,7 +218,7 @@ class Finder:
         lst = self.lists
         return (
             key in lst.stop
-            or key in lst.acronyms
+            or (key in lst.acronyms and w.is_upper)  # "Mrs Ng" is a name, "Mr NG" a tube
             or key in lst.drug_brands
             or key in lst.staff_words
             or key in lst.patient_titles

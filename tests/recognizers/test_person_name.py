@@ -39,6 +39,8 @@ POSITIVES = [
     ("mrs kowalski wants to go home today", ["kowalski"]),
     ("Mx Harlow's meds are in the CD cupboard", ["Harlow"]),
     ("Mr SULLIVAN is refusing his tablets", ["SULLIVAN"]),
+    ("Mrs Ng in bay 5 is for discharge", ["Ng"]),
+    ("the grandson of Idwal Penhallow wants to visit later", ["Idwal Penhallow"]),
     # patient cues and field labels
     ("pt Gregor Baxter on ward 12 needs a CT", ["Gregor Baxter"]),
     ("pt margaret oyelaran has dropped her sats", ["margaret oyelaran"]),
@@ -105,6 +107,9 @@ NEGATIVES = [
     "dummy pt 'Testpatient, Alpha' on the training system",
     "can we give IV paracetamol to pts under 50kg?",
     "Agency invoice INV 5512093381 is wrong",
+    "lovely email thanking Megan Tulloch and the day team",
+    "Mr Abernathy is operating all day, his reg will see the post-ops",
+    "Olympic cyclist Dara Kilbride is visiting the children's ward",
 ]
 
 
