@@ -423,3 +423,32 @@ async def test_a_report_wakes_the_running_service_at_once(sqlite_store: Store) -
     finally:
         await service.stop()
     assert [a.reference for a in pager.alerts] == [ref]
+
+
+async def test_a_channel_that_succeeded_is_not_repeated_after_a_crash(
+    sqlite_store: Store, clock: ManualClock
+) -> None:
+    class PowerCut(BaseException):
+        """Not an Exception: nothing in the sender catches it, as with a real crash."""
+
+    class Crashes:
+        """A second channel whose send takes the whole server down."""
+
+        name = "zz-crash"
+
+        async def send(self, alert: Alert) -> None:
+            raise PowerCut
+
+    first = RecordingNotifier("email")
+    escalation = Escalation(sqlite_store, settings(), registered=[first, Crashes()], clock=clock)
+    ref = await report_breach(sqlite_store, report(), actor="x")
+    with pytest.raises(PowerCut):
+        await escalation.tick()
+    # After the restart (and once the lease runs out) only the unfinished channel is tried.
+    clock.advance(minutes=16)
+    again = RecordingNotifier("zz-crash")
+    restarted = Escalation(sqlite_store, settings(), registered=[first, again], clock=clock)
+    assert await restarted.tick() == 1
+    assert len(first.alerts) == 1 and len(again.alerts) == 1
+    [note] = await sqlite_store.notifications(ref)
+    assert note.status == m.SENT and note.attempts == 2

@@ -4,8 +4,9 @@ A notification row is leased (so two servers never send it at the same moment),
 sent through each channel that has not yet taken it, and saved with what
 happened per channel. A failed channel is tried again later - 30 s, 1 min, 2 min,
 ... up to an hour apart by default - and the case itself was saved long before, so
-a mail server being down loses nothing. Delivery is at least once: a crash between
-sending and saving means a repeat, which is why each alert has a delivery id.
+a mail server being down loses nothing. Each channel's success is saved as soon as
+it happens; only a crash in the instant between sending and saving can repeat an
+alert, which is why each alert carries a delivery id.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from discretion.store.db import Store
 
 log = get_logger("discretion.escalation")
 
-LEASE = timedelta(minutes=5)
+# Long enough for several channels to time out in turn, so no other server takes over mid-send.
+LEASE = timedelta(minutes=15)
 # A channel that neither answers nor fails within this long is counted as failed.
 CHANNEL_TIMEOUT_SECONDS = 120.0
 MAX_ERROR_CHARS = 200
@@ -116,6 +118,8 @@ class Dispatcher:
             else:
                 state["sent_at"] = now.isoformat()
                 state.pop("error", None)
+                # Saved at once: if this server stops now, this channel is not sent to again.
+                await self.store.save_deliveries(note.id, deliveries)
         failed = [c.name for c in channels if not deliveries[c.name].get("sent_at")]
         if not failed:
             await self.store.finish_notification(

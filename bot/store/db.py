@@ -595,6 +595,16 @@ class Store:
             assert incident is not None
             return note, incident
 
+    async def save_deliveries(self, notification_id: int, deliveries: Mapping[str, Any]) -> None:
+        """Record per-channel progress while a notification is still being sent (no audit yet)."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                sa.update(m.Notification)
+                .where(m.Notification.id == notification_id)
+                .values(deliveries=dict(deliveries))
+                .execution_options(synchronize_session=False)
+            )
+
     async def finish_notification(
         self,
         notification_id: int,
