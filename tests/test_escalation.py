@@ -134,9 +134,21 @@ async def test_alert_carries_reference_deadline_kinds_channel_link_and_no_patien
         assert "a patient's name" in shown
         for private in ("bay 2", "theatre", "Porter", "by name", case.message_hash or "-"):
             assert private not in shown
-    assert "Thu 04 Jun 2026 10:00 UTC" in text and "72 hours from now" in text
+    assert "Thu 04 Jun 2026 10:00 UTC" in text and "(72 hours left)" in text
     assert alert.as_json()["deadline"] == "2026-06-04T10:00:00+00:00"
     assert alert.event == "incident.created"
+
+
+async def test_alerts_say_plainly_when_time_is_short_or_gone(sqlite_store: Store) -> None:
+    ref = await report_breach(sqlite_store, report(), actor="x")
+    case = await sqlite_store.get_incident(ref)
+    assert case is not None
+    late = build_alert(case, "created", settings(), NOW + timedelta(hours=75, minutes=10))
+    assert "(the deadline passed 3 hours ago)" in late.summary
+    close = build_alert(case, "reminder_66h", settings(), NOW + timedelta(hours=71, minutes=30))
+    assert close.subject == f"Reminder: less than an hour left to decide on {ref}"
+    retried = build_alert(case, "reminder_66h", settings(), NOW + timedelta(hours=73))
+    assert retried.subject == f"Reminder: {ref} is past its 72-hour ICO deadline"
 
 
 async def test_case_link_falls_back_to_the_public_url(

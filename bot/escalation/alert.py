@@ -33,7 +33,14 @@ def _when(at: datetime) -> str:
 
 def _hours(delta_hours: float) -> str:
     whole = int(abs(delta_hours))
+    if whole == 0:
+        return "less than an hour"
     return "1 hour" if whole == 1 else f"{whole} hours"
+
+
+def _time_left(left: float) -> str:
+    """'48 hours left' or, once the deadline has gone, 'the deadline passed 3 hours ago'."""
+    return f"{_hours(left)} left" if left >= 0 else f"the deadline passed {_hours(left)} ago"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def build_alert(
         summary = (
             f"A possible breach of patient confidentiality was reported in {where}. "
             f"If it must be reported to the ICO, that has to happen by {_when(incident.deadline)} "
-            f"({_hours(left)} from now)."
+            f"({_time_left(left)})."
         )
     elif kind == OVERDUE:
         subject = f"Overdue: {reference} passed the 72-hour ICO deadline"
@@ -113,10 +120,12 @@ def build_alert(
             "if it is not, record your reasoning and close the case."
         )
     else:
-        subject = f"Reminder: {_hours(left)} left to decide on {reference}"
+        subject = f"Reminder: {_time_left(left)} to decide on {reference}"
+        if left < 0:
+            subject = f"Reminder: {reference} is past its 72-hour ICO deadline"
         summary = (
-            f"{reference} is still open. There are {_hours(left)} left before the 72-hour ICO "
-            f"deadline ({_when(incident.deadline)})."
+            f"{reference} is still open: {_time_left(left)} "
+            f"(the 72-hour ICO deadline is {_when(incident.deadline)})."
         )
     lines = (
         f"Reference: {reference}",
