@@ -225,10 +225,10 @@ def suggestions_for(
             *(context or {}).get(group.entity_type, []),
             *CONTEXT_HINTS.get(group.entity_type, FALLBACK_HINTS),
         ]
-        word = next((w for w in hints if w.casefold() not in have), None)
-        if word is not None:
+        hint = next((w for w in hints if w.casefold() not in have), None)
+        if hint is not None:
             out.append(
-                Suggestion("context_word", group.entity_type, group.recognizer, word, group.reports)
+                Suggestion("context_word", group.entity_type, group.recognizer, hint, group.reports)
             )
     return out
 
