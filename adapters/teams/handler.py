@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import hmac
+import os
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -81,6 +83,10 @@ class TeamsHandler:
             )
             if event in (None, "editMessage"):  # not "undeleteMessage": nothing new to read
                 await self.on_message(activity, edited=True)
+        elif kind == ActivityTypes.installation_update and str(activity.action or "").startswith(
+            "remove"
+        ):
+            await self.forget_personal(activity)
         elif kind in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self.remember_personal(activity)
         else:
@@ -318,26 +324,26 @@ class TeamsHandler:
 
     # --- installs ----------------------------------------------------------------------
 
+    async def forget_personal(self, activity: Activity) -> None:
+        """The person removed the app: their 1:1 conversation can no longer be written to."""
+        key = _personal_key(activity)
+        if key is not None:
+            await self.messenger.references.forget(*key)
+            self._count("uninstalled")
+
     async def remember_personal(self, activity: Activity) -> None:
         """Keep the 1:1 conversation of anyone who talks to the bot personally."""
+        key = _personal_key(activity)
+        if key is None or from_bot(activity):
+            return
         conversation = activity.conversation
-        sender = activity.from_property
-        if conversation is None or sender is None or from_bot(activity):
-            return
-        if getattr(conversation, "conversation_type", None) != "personal":
-            return
-        aad = getattr(sender, "aad_object_id", None)
-        channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-        tenant = getattr(conversation, "tenant_id", None) or (channel_data.get("tenant") or {}).get(
-            "id"
-        )
-        if not aad or not tenant or not conversation.id or not activity.service_url:
+        if not conversation.id or not activity.service_url:
             return
         recipient = activity.recipient
         await self.messenger.references.put(
             PersonalConversation(
-                tenant,
-                aad,
+                key[0],
+                key[1],
                 conversation.id,
                 activity.service_url,
                 getattr(recipient, "id", "") or "",
@@ -345,17 +351,46 @@ class TeamsHandler:
         )
 
 
+def _personal_key(activity: Activity) -> tuple[str, str] | None:
+    """(tenant, AAD object id) of the person in a 1:1 chat with the bot, else None."""
+    conversation = activity.conversation
+    sender = activity.from_property
+    if conversation is None or sender is None:
+        return None
+    if getattr(conversation, "conversation_type", None) != "personal":
+        return None
+    aad = getattr(sender, "aad_object_id", None)
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = getattr(conversation, "tenant_id", None) or (channel_data.get("tenant") or {}).get(
+        "id"
+    )
+    if not aad or not tenant:
+        return None
+    return str(tenant), str(aad)
+
+
 def _input(inputs: dict[str, Any], name: str) -> str:
     value = inputs.get(name, "")
     return value if isinstance(value, str) else ""
 
 
+# A per-process key for the rare edit that comes without a timestamp: its digest is then
+# unguessable, even if the dedupe keys are kept in Redis.
+_EDIT_KEY = os.urandom(32)
+
+
 def _dedupe_key(found: TeamsMessage, activity: Activity) -> str:
     if not found.edited:
         return f"teams:message:{found.base_conversation}:{found.activity_id}"
-    # Every edit of a message carries the message's id: tell edits apart by what they say
-    # (a digest held in memory only), so a redelivered edit is dropped and a new one is read.
-    digest = hashlib.sha256(found.plain.source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    # Every edit of a message carries the message's id: tell edits apart by when they were
+    # made, so a redelivered edit is dropped and a new one is read.
+    if found.sent_at is not None:
+        return (
+            f"teams:edit:{found.base_conversation}:{found.activity_id}:{found.sent_at.isoformat()}"
+        )
+    digest = hmac.new(
+        _EDIT_KEY, found.plain.source.encode("utf-8", "surrogatepass"), hashlib.sha256
+    ).hexdigest()[:32]
     return f"teams:edit:{found.base_conversation}:{found.activity_id}:{digest}"
 
 

@@ -35,7 +35,7 @@ from discretion.adapters.teams.graph import GraphHider, MsalGraphTokens, TokenPr
 from discretion.adapters.teams.handler import TeamsHandler
 from discretion.adapters.teams.references import MemoryReferenceStore, SqlReferenceStore
 from discretion.adapters.teams.refs import WarningRef
-from discretion.dedupe import MemoryDeduplicator
+from discretion.dedupe import deduplicator_from_env
 from discretion.logs import get_logger
 
 log = get_logger("discretion.adapters.teams.mount")
@@ -98,7 +98,7 @@ def mount_teams(
     handler = TeamsHandler(
         services,
         messenger,
-        MemoryDeduplicator(),
+        deduplicator_from_env(),
         memory=memory_for(services.settings),
         report_link=_report_link(app, services),
         hider=hider,

@@ -24,9 +24,9 @@ def channel_post(teams, text: str = RISKY, **changes):
     )
 
 
-def group_chat_edit(teams, text: str):
+def group_chat_edit(teams, text: str, at: str = "2022-10-28T17:19:39.4615413Z"):
     """The docs' messageUpdate sample, moved into a group chat and given the new text."""
-    body = activity("message-update-edit", serviceUrl=teams.connector.url, text=text)
+    body = activity("message-update-edit", serviceUrl=teams.connector.url, text=text, timestamp=at)
     body["conversation"] = {
         "conversationType": "groupChat",
         "isGroup": True,
@@ -98,7 +98,9 @@ async def test_edit_is_reassessed(teams, card_validator):
     await teams.settle()
     assert teams.connector.cards() == []
 
-    edited = group_chat_edit(teams, f"Handover: Mr Tobias Renshaw, NHS {NHS}, bed 12")
+    edited = group_chat_edit(
+        teams, f"Handover: Mr Tobias Renshaw, NHS {NHS}, bed 12", at="2022-10-28T17:24:02.1Z"
+    )
     assert (await teams.post(edited)).status == 201
     await teams.settle()
     cards = teams.connector.cards()
@@ -217,3 +219,28 @@ async def test_malformed_requests_get_clear_answers(teams):
     del body["type"]
     assert (await teams.post(body)).status == 400
     assert teams.connector.calls == []
+
+
+async def test_personal_install_is_remembered_and_uninstall_forgets_it(teams):
+    personal = {
+        "type": "installationUpdate",
+        "action": "add",
+        "id": "f:install-1",
+        "channelId": "msteams",
+        "serviceUrl": teams.connector.url,
+        "from": {"id": "29:abc", "aadObjectId": POSTER_AAD},
+        "recipient": {"id": "28:0b6fe6d1-fece-44f7-9a48-56465e2d5ab8", "name": "ridotest"},
+        "conversation": {"id": "a:own-chat", "conversationType": "personal", "tenantId": TENANT},
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+    assert (await teams.post(personal)).status in (200, 201)
+    await teams.post(channel_post(teams))
+    await teams.settle()
+    # The warning goes straight to the chat Teams told us about: no new conversation.
+    assert teams.connector.created() == []
+    assert teams.connector.activities()[0].path == "/v3/conversations/a:own-chat/activities"
+
+    removed = dict(personal, action="remove", id="f:install-2")
+    assert (await teams.post(removed)).status in (200, 201)
+    refs = teams.handler.messenger.references
+    assert await refs.get(TENANT, POSTER_AAD) is None
