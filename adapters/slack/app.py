@@ -1,8 +1,9 @@
 """The Slack side of the server: a bolt AsyncApp wired to the core.
 
 Events are acknowledged at once (bolt answers Slack before our listener runs);
-the listener drops repeats, and hands the message to the shared work queue,
-where it is assessed and, if need be, the poster is warned privately.
+the listener drops repeats, and hands the message to a bounded work queue
+(``discretion.work.WorkQueue``), where it is assessed in a batch with whatever
+else is waiting and, if need be, the poster is warned privately.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from discretion import metrics
 from discretion.adapters.slack import actions, commands
-from discretion.adapters.slack.batching import AssessBatcher
+from discretion.adapters.slack.batching import MAX_BATCH, AssessBatcher
 from discretion.adapters.slack.blocks import warning_blocks, warning_text
 from discretion.adapters.slack.client import call, make_client
 from discretion.adapters.slack.events import Skip, SlackMessage, from_event
@@ -29,6 +30,7 @@ from discretion.assessment import Assessment
 from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
+from discretion.work import WorkQueue
 
 log = get_logger("discretion.adapters.slack")
 
@@ -36,6 +38,9 @@ log = get_logger("discretion.adapters.slack")
 # and only then do we need to ask Slack what a channel is called.
 _SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 CHANNEL_NAME_SECONDS = 3600.0
+# Messages being checked at once (two batches' worth), and how many may wait behind them.
+WORKERS = 2 * MAX_BATCH
+QUEUE_SIZE = 10_000
 
 
 @dataclass
@@ -75,6 +80,9 @@ class SlackAdapter:
         # details spread over several messages are caught; the core decides what is kept.
         self.memory = getattr(services, "memory", None) or _memory_for(services.settings)
         self.batcher = AssessBatcher(services, self.memory)
+        # Slack's own queue rather than the shared one: its few workers would cap a batch at
+        # four messages, and batches of about sixteen are what let a busy workspace keep up.
+        self.work = WorkQueue(maxsize=QUEUE_SIZE, workers=WORKERS)
         # The aiohttp app, to see whether the one-click report pages are mounted.
         self.web_app = web_app
         self._links_mounted = False
@@ -90,11 +98,27 @@ class SlackAdapter:
             ignoring_self_events_enabled=True,
             url_verification_enabled=True,
         )
-        self.app.event("message")(self._on_message)
+        # Messages are queued in a middleware, before bolt answers Slack: an HTTP 200 then
+        # means "queued", and a shutdown drains the queue, so no acknowledged event is lost.
+        self.app.middleware(self._take_message)
+        self.app.event("message")(_acknowledge)
         actions.register(self)
         commands.register(self)
 
     # --- receiving ---------------------------------------------------------------
+
+    async def _take_message(
+        self, body: dict[str, Any], context: AsyncBoltContext, next_: Any
+    ) -> Any:
+        """Queue message events (then let bolt acknowledge); everything else passes through."""
+        event = body.get("event")
+        if (
+            body.get("type") == "event_callback"
+            and isinstance(event, dict)
+            and event.get("type") == "message"
+        ):
+            await self._on_message(body, context)
+        return await next_()
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Take one message event: drop repeats, then queue it for assessment."""
@@ -119,7 +143,7 @@ class SlackAdapter:
         if context.bot_user_id and found.user == context.bot_user_id:
             self.counters.skipped += 1
             return
-        await self.services.work.submit(partial(self.check_and_warn, found, key))
+        await self.work.submit(partial(self.check_and_warn, found, key))
 
     async def check_and_warn(self, found: SlackMessage, event_id: str = "") -> bool:
         """Assess a message and warn its poster privately; True if a warning went out."""
@@ -279,6 +303,10 @@ class SlackAdapter:
         from discretion.reporting import message_hash
 
         return {"hash": message_hash(text, key)}
+
+
+async def _acknowledge() -> None:
+    """Message events are already queued by the middleware; bolt acknowledges them."""
 
 
 def _memory_for(settings: Any) -> Any:

@@ -48,6 +48,9 @@ def mount(app: web.Application, services: Any) -> str | None:
     if alerts_to:
         said.append(f"breach alerts to {alerts_to}")
     app.on_startup.append(_startup(adapter, config))
+    # Registered before the server's own shutdown, so accepted events are checked and
+    # warned about while the assessment thread is still there: nothing accepted is lost.
+    app.on_shutdown.append(_drain(adapter))
     app.on_cleanup.append(_cleanup(adapter))
     return "Slack: " + ", ".join(said)
 
@@ -64,6 +67,7 @@ def _events_handler(adapter: SlackAdapter) -> Any:
 
 def _startup(adapter: SlackAdapter, config: SlackSettings) -> Any:
     async def start_slack(_: web.Application) -> None:
+        await adapter.work.start()
         # One pooled session for every Web API call (slack_sdk opens one per call otherwise).
         adapter.client.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT)
@@ -79,6 +83,13 @@ def _startup(adapter: SlackAdapter, config: SlackSettings) -> Any:
             log.info("slack.socket_mode_connected")
 
     return start_slack
+
+
+def _drain(adapter: SlackAdapter) -> Any:
+    async def drain_slack(_: web.Application) -> None:
+        await adapter.work.stop()
+
+    return drain_slack
 
 
 def _cleanup(adapter: SlackAdapter) -> Any:

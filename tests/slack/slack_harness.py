@@ -80,7 +80,7 @@ class Harness:
                 break
             await asyncio.sleep(0.01)
         assert self.adapter.counters.received >= received, "events never reached the listener"
-        await self.services.work.join()
+        await self.adapter.work.join()
 
 
 @pytest.fixture(name="fake_slack")

@@ -166,7 +166,7 @@ async def test_not_patient_data_records_kinds_and_shares_words_only_with_consent
 async def test_a_button_with_a_tampered_value_does_nothing(slack: Harness):
     await click(slack, b.DELETE, "not json at all")
     await click(slack, b.REPORT, json.dumps({"channel": "C111"}))
-    await slack.services.work.join()
+    await slack.adapter.work.join()
     assert slack.fake.called("views.open") == [] and slack.fake.called("chat.delete") == []
 
 

@@ -90,7 +90,7 @@ async def test_forged_stale_and_unsigned_requests_are_refused_and_nothing_is_sen
     other = {**signed_headers(json.dumps(channel_message(HARMLESS))), **json_type}
     r = await slack.client.post("/slack/events", data=raw, headers=other)
     assert r.status == 401
-    await slack.services.work.join()
+    await slack.adapter.work.join()
     assert slack.adapter.counters.received == 0
     assert slack.fake.called("chat.postEphemeral") == []
 
@@ -224,3 +224,11 @@ async def test_ignored_channels_are_not_checked_and_quiet_ones_get_the_quiet_hea
     (call,) = await slack.fake.wait_for("chat.postEphemeral")
     assert "clinical channel" in call.args["blocks"][0]["text"]["text"]
     assert slack.fake.called("conversations.info")[0].args["channel"] == "C222"
+
+
+async def test_shutting_down_still_warns_about_every_acknowledged_event(slack: Harness):
+    for i in range(12):
+        r = await slack.event(channel_message(event_id=f"EvDrain{i}"))
+        assert r.status == 200  # Slack hears "taken": from now on it will not resend
+    await slack.client.close()  # the server shuts down straight away
+    assert len(slack.fake.called("chat.postEphemeral")) == 12
