@@ -164,3 +164,33 @@ async def test_slow_key_fetch_does_not_stall_other_requests(teams):
     assert not unknown.done()
     teams.openid.hold_keys.set()
     assert (await unknown).status == 401
+
+
+async def test_outbound_credentials_are_made_once_and_their_token_fetched_in_a_thread():
+    import threading
+
+    from fakes.bot_connector import FixedTokenCredentials, FixedTokenFactory
+
+    from discretion.adapters.teams.auth import WarmCredentialsFactory
+
+    loop_thread = threading.get_ident()
+    fetched_in: list[int] = []
+
+    class Counting(FixedTokenCredentials):
+        def get_access_token(self, force_refresh: bool = False) -> str:
+            fetched_in.append(threading.get_ident())
+            return super().get_access_token()
+
+    class Inner(FixedTokenFactory):
+        made = 0
+
+        async def create_credentials(self, app_id, oauth_scope, login_endpoint, validate_authority):
+            Inner.made += 1
+            return Counting(app_id)
+
+    warm = WarmCredentialsFactory(Inner(APP_ID))
+    first = await warm.create_credentials(APP_ID, "https://api.botframework.com", "x", True)
+    second = await warm.create_credentials(APP_ID, "https://api.botframework.com", "x", True)
+    assert first is second and Inner.made == 1
+    assert fetched_in and loop_thread not in fetched_in
+    assert await warm.is_valid_app_id(APP_ID) and not await warm.is_valid_app_id("other")
