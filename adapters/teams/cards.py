@@ -133,6 +133,22 @@ def not_patient_data_card() -> dict[str, Any]:
     )
 
 
+def welcome_card(policy_url: str) -> dict[str, Any]:
+    """What a person sees when they open Discretion in their own chat (no data in it)."""
+    return _card(
+        [
+            _text("Discretion is set up for you", size="Medium", weight="Bolder"),
+            _text(
+                "Discretion reads the channels and chats it has been added to. If one of your "
+                "messages could identify a patient, it will tell you here, privately, with a "
+                "safe version to post instead and a button to report a breach."
+            ),
+            _text("Nobody else is told unless you report it. You do not need to do anything now."),
+        ],
+        [{"type": "Action.OpenUrl", "title": "Read the policy", "url": policy_url}],
+    )
+
+
 def problem_card(what: str) -> dict[str, Any]:
     """A short apology when a button could not be handled; ``what`` says what to do instead."""
     return _card([_text("Sorry, that did not work", weight="Bolder", color="Warning"), _text(what)])

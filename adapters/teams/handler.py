@@ -25,6 +25,7 @@ from discretion.adapters.teams.cards import (
     problem_card,
     report_received_card,
     warning_card,
+    welcome_card,
 )
 from discretion.adapters.teams.connector import Messenger, Origin, Poster, SendFailed
 from discretion.adapters.teams.graph import GraphHider, Target
@@ -89,6 +90,8 @@ class TeamsHandler:
             await self.forget_personal(activity)
         elif kind in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self.remember_personal(activity)
+            if kind == ActivityTypes.installation_update and _personal_key(activity):
+                await self._welcome(activity)
         else:
             self._count("ignored")
 
@@ -101,8 +104,9 @@ class TeamsHandler:
         await self.remember_personal(activity)
         found = read_message(activity, edited=edited)
         if found.conversation_type == "personal":
-            # Messages to the bot itself are not workplace chat: nothing to watch.
+            # Messages to the bot itself are not workplace chat: say what Discretion does.
             self._count("personal")
+            await self._welcome(activity)
             return
         text = found.plain.assessed
         if not text.strip() and not found.file_names:
@@ -315,6 +319,14 @@ class TeamsHandler:
                 problem_card(f"The report could not be saved: {exc}. Please try again."),
             )
             return None
+
+    async def _welcome(self, activity: Activity) -> None:
+        if not await self.dedupe.first_time(f"teams:welcome:{activity.id}"):
+            return
+        service_url = activity.service_url or ""
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        card = welcome_card(self.services.settings.policy_url)
+        await self.services.work.submit(lambda: self._reply(service_url, conversation_id, card))
 
     async def _reply(self, service_url: str, conversation_id: str, card: dict[str, Any]) -> None:
         if not service_url or not conversation_id:

@@ -236,11 +236,27 @@ async def test_personal_install_is_remembered_and_uninstall_forgets_it(teams):
     assert (await teams.post(personal)).status in (200, 201)
     await teams.post(channel_post(teams))
     await teams.settle()
-    # The warning goes straight to the chat Teams told us about: no new conversation.
+    # A welcome, then the warning, both straight to the chat Teams told us about.
     assert teams.connector.created() == []
-    assert teams.connector.activities()[0].path == "/v3/conversations/a:own-chat/activities"
+    paths = [c.path for c in teams.connector.activities()]
+    assert paths == ["/v3/conversations/a:own-chat/activities"] * 2
+    welcome, warning = teams.connector.cards()
+    assert welcome["body"][0]["text"] == "Discretion is set up for you"
+    assert warning["body"][0]["text"] == "Your message may identify a patient"
 
     removed = dict(personal, action="remove", id="f:install-2")
     assert (await teams.post(removed)).status in (200, 201)
     refs = teams.handler.messenger.references
     assert await refs.get(TENANT, POSTER_AAD) is None
+
+
+async def test_message_to_the_bot_itself_gets_help_not_an_assessment(teams, card_validator):
+    body = activity("message-personal-rich-text", serviceUrl=teams.connector.url)
+    body["text"] = f"is NHS {NHS} ok to share?"
+    assert (await teams.post(body)).status == 201
+    await teams.settle()
+    [card] = teams.connector.cards()
+    assert list(card_validator.iter_errors(card)) == []
+    assert card["body"][0]["text"] == "Discretion is set up for you"
+    assert NHS not in json.dumps(card)
+    assert teams.handler.counts.get("queued") is None
