@@ -32,7 +32,10 @@ _YEARS = (
 _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "years old",
-        re.compile(r"(?<![\w.,/£$€])(?P<id>\d{1,3}\s?" + _YEARS + r")(?![\w/])", re.IGNORECASE),
+        re.compile(
+            r"(?<![^\W_])(?<![.,/£$€])(?P<id>\d{1,3}\s?" + _YEARS + r")(?![^\W_])(?![/])",
+            re.IGNORECASE,
+        ),
         0.85,
     ),
     (
@@ -49,7 +52,7 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "age and sex",
         # 45M, 72F: upper case only (45m is a distance); not catheter sizes (14F Foley).
         re.compile(
-            r"(?<![\w.,/£$€#-])(?P<id>\d{1,3}\s?[MF])\b(?!\s*(?:Fr\b|French|catheter|cath|foley"
+            r"(?<![^\W_])(?<![.,/£$€#-])(?P<id>\d{1,3}\s?[MF])(?![^\W_])(?!\s*(?:Fr\b|French|catheter|cath|foley"
             r"|tube|drain|sheath|NG|nasogastric|feeding|suction|chest\s+drain|urinary|suprapubic"
             r"|cannula|gauge|g\b|-))"
         ),
@@ -57,7 +60,7 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ),
     (
         "sex and age",
-        re.compile(r"(?<![\w/-])(?P<id>[MF]\s\d{2,3})\b(?![/.:]\d)"),
+        re.compile(r"(?<![^\W_])(?<![/-])(?P<id>[MF]\s\d{2,3})(?![^\W_])(?![/.:]\d)"),
         0.6,
     ),
     (

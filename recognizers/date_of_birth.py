@@ -43,7 +43,7 @@ _MONTH = (
 )
 _ORD = r"(?:st|nd|rd|th)?"
 _DATE = re.compile(
-    r"""(?<![\w/.-])(?<!\d:)(?:
+    r"""(?<![^\W_])(?<![/.-])(?<!\d:)(?:
         (?P<d1>\d{1,2})(?P<s1>[/.-])(?P<m1>\d{1,2})(?P=s1)(?P<y1>\d{4}|\d{2})      # 11/06/1990, 3.7.79
       | (?P<y2>(?:19|20)\d{2})(?P<s2>[/.-])(?P<m2>\d{1,2})(?P=s2)(?P<d2>\d{1,2})   # 1979-07-03
       | (?P<d3>\d{1,2})"""
@@ -56,13 +56,13 @@ _DATE = re.compile(
     + r""")\s+(?P<d4>\d{1,2})"""
     + _ORD
     + r""",?\s+(?P<y4>(?:19|20)\d{2})                                            # July 3, 1979
-    )(?![\w/]|[.:-]\d)""",
+    )(?![^\W_])(?![/]|[.:-]\d)""",
     re.IGNORECASE | re.VERBOSE,
 )
 # Birth cues right before the date (a few words at most).
 _BIRTH_CUE = re.compile(
     r"(?:\bd\.?\s?o\.?\s?b\b\.?|\bdate\s+of\s+birth\b|\bbirth\s*date\b|\bbirthday\b|\bborn\b"
-    r"|\bbday\b|(?<![\w.])b\.)\s*(?:(?:is|was|on|the|in|of|=|:|-|–|given\s+as|recorded\s+as|as)\s*)*$",
+    r"|\bbday\b|(?<![^\W_])(?<![.])b\.)\s*(?:(?:is|was|on|the|in|of|=|:|-|–|given\s+as|recorded\s+as|as)\s*)*$",
     re.IGNORECASE,
 )
 _BIRTH_ANYWHERE = re.compile(

@@ -45,13 +45,13 @@ _LABELLED = re.compile(
       |record\s*(?:no|number)\b\.?|notes?\s*(?:no|number)\b\.?)
     \s*(?:[:\#=-]\s*)?(?:is\s+|was\s+)?"""
     + _ID
-    + r"(?![\w/-])",
+    + r"(?![^\W_])(?![/-])",
     re.IGNORECASE | re.VERBOSE,
 )
 # A trust's ODS code (RXH, RVJ, ...) or three letters, then seven digits.
-_TRUST_CODE = re.compile(r"(?<![\w-])(?P<id>[A-Z][A-Z0-9]{2}\s?\d{7})(?![\w-])")
+_TRUST_CODE = re.compile(r"(?<![^\W_])(?<![-])(?P<id>[A-Z][A-Z0-9]{2}\s?\d{7})(?![^\W_])(?![-])")
 # One or two letters then six or seven digits: K4456712, M883301.
-_LETTER_DIGITS = re.compile(r"(?<![\w-])(?P<id>[A-Za-z]{1,2}\d{6,7})(?![\w/-])")
+_LETTER_DIGITS = re.compile(r"(?<![^\W_])(?<![-])(?P<id>[A-Za-z]{1,2}\d{6,7})(?![^\W_])(?![/-])")
 # In brackets after a name: "Doris Jones (K4456712)".
 _AFTER_NAME = re.compile(r"[A-Z][a-z'’-]+\s*[(\[]\s*$")
 

@@ -41,8 +41,10 @@ NHS, CHI, HC = "NHS_NUMBER", "CHI_NUMBER", "HC_NUMBER"
 # A candidate is ten digits in one of the shapes people write them in. The left edge keeps
 # us out of longer numbers, amounts, decimals, dates and +44 phone numbers; the right edge
 # out of longer numbers, times and dates.
-_LEFT = r"(?<![\w+£$€/\\])(?<!\d[.,-])(?<!\+\d[ ])(?<!\+\d\d[ ])(?<!\+\d\d\d[ ])(?<!\(0\)[ ])"
-_RIGHT = r"(?![\w/:]|[.,-]\d|\ \d{1,4}\b(?![/:.]))"
+_LEFT = (
+    r"(?<![^\W_])(?<![+£$€/\\])(?<!\d[.,-])(?<!\+\d[ ])(?<!\+\d\d[ ])(?<!\+\d\d\d[ ])(?<!\(0\)[ ])"
+)
+_RIGHT = r"(?![^\W_])(?![/:]|[.,-]\d|\ \d{1,4}\b(?![/:.]))"
 _CANDIDATE = re.compile(
     _LEFT
     + r"""(?:

@@ -157,8 +157,8 @@ _AREAS = frozenset(AREAS)
 
 # The shape first (cheap), then the area is checked against the list.
 _POSTCODE = re.compile(
-    r"(?<![\w-])(?P<outward>(?P<area>[A-Z]{1,2})\d[A-Z\d]?)(?P<gap>\ |\+|%20|)"
-    r"(?P<inward>\d[ABD-HJLNP-UW-Z]{2})(?![\w-])",
+    r"(?<![^\W_])(?<![-])(?P<outward>(?P<area>[A-Z]{1,2})\d[A-Z\d]?)(?P<gap>\ |\+|%20|)"
+    r"(?P<inward>\d[ABD-HJLNP-UW-Z]{2})(?![^\W_])(?![-])",
     re.IGNORECASE,
 )
 

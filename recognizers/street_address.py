@@ -51,7 +51,7 @@ _TOWN = (
 )
 
 _TITLE = re.compile(
-    r"(?<![\w./:-])"
+    r"(?<![^\W_])(?<![./:-])"
     + _FLAT
     + _NUMBER
     + r",?\s+(?P<street>"
@@ -60,11 +60,11 @@ _TITLE = re.compile(
     + _NAME_WORD
     + r"){0,2}\s+(?i:"
     + _SUFFIXES
-    + r")\b\.?)"
+    + r")(?![^\W_])\.?)"
     + _TOWN
 )
 _WELSH_STYLE = re.compile(
-    r"(?<![\w./:-])"
+    r"(?<![^\W_])(?<![./:-])"
     + _FLAT
     + _NUMBER
     + r",?\s+(?P<street>(?:"
@@ -78,19 +78,19 @@ _WELSH_STYLE = re.compile(
 )
 # One-word streets: "45 Kingsway", "7 Broadway", "3 Westgate".
 _ONE_WORD = re.compile(
-    r"(?<![\w./:-])"
+    r"(?<![^\W_])(?<![./:-])"
     + _NUMBER
     + r",?\s+(?P<street>(?:Broadway|(?!(?:Gate|Path|Air|Hall|Door|Stair|Walk|Rail|Motor|Sub|Run)way)"
     r"[A-Z][a-z]{2,}(?:way|gate)))\b" + _TOWN
 )
 _LOWER = re.compile(
-    r"(?<![\w./:-])"
+    r"(?<![^\W_])(?<![./:-])"
     + _NUMBER
     + r"\s+(?P<street>(?:[a-z][a-z'-]+\s+){1,2}(?:road|rd|street|lane|avenue|ave|crescent|terrace"
     + r"|close|grove|gardens|drive|court)\b)"
 )
 _CARE_HOME = re.compile(
-    r"(?<![\w-])(?!(?:The|A|An|Our|This|That|These|Those|Local|Any|Every|Which|Their|His|Her|My"
+    r"(?<![^\W_])(?<![-])(?!(?:The|A|An|Our|This|That|These|Those|Local|Any|Every|Which|Their|His|Her|My"
     r"|Your|No|Some|Private|Council|NHS|New|Another|Each)\s)"
     r"(?P<street>(?:[A-Z][\w'’-]+\s+){1,3}(?i:care|nursing|residential)\s+(?i:home))\b"
 )

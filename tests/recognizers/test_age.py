@@ -29,6 +29,7 @@ def found(text: str) -> list[str]:
         ("Mr Joe Bloggs, 67, chest pain", ["67"]),
         ("Bed 1 - Ann Smith, 72, NSTEMI", ["72"]),
         ("102yo from the care home", ["102yo"]),
+        ("_84yo_ lady", ["84yo"]),
     ],
 )
 def test_finds_ages(text, expected):

@@ -41,6 +41,8 @@ def found(text: str, flag_test_range: bool = True, min_score: float = 0.5) -> li
         (f"<https://epr.example.nhs.uk/p?nhs={NHS}|record>", NHS),
         (f"| Bloggs | {NHS} | Resp |", NHS),
         (f"test pt {grouped(TEST_RANGE)}", grouped(TEST_RANGE)),
+        (f"*NHS:* _{grouped(NHS)}_", grouped(NHS)),  # Slack italics and bold
+        (f"`{NHS}`", NHS),
     ],
 )
 def test_finds_nhs_numbers(text, expected):
@@ -61,6 +63,7 @@ def test_finds_nhs_numbers(text, expected):
         f"{NHS}5 is longer",
         f"{NHS},5 is a decimal",
         f"£{NHS}",
+        f"id{NHS}",
         f"call +44 {grouped(NHS)}",  # the tail of a phone number
         f"{NHS[:2]} {NHS[2:5]} {NHS[5:]} unlabelled odd grouping",
         "rota 12/03/2025 10:00-11:30 room 2.14",

@@ -34,6 +34,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("📞07700 900431 - before 6", ["07700 900431"]),
         ("her mobile number is 07 700 900 431", ["07 700 900 431"]),
         ("tel:01134960000", ["01134960000"]),
+        ("_07700 900431_ is the daughter", ["07700 900431"]),
     ],
 )
 def test_finds_phone_numbers(text, expected):

@@ -27,6 +27,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("?q=CF10%203NP", "CF10%203NP"),
         ("Bangor LL57 2PW\n", "LL57 2PW"),
         ("BT9 7AB (Belfast)", "BT9 7AB"),
+        ("postcode _LS6 2QB_", "LS6 2QB"),
     ],
 )
 def test_finds_full_postcodes(text, expected):

@@ -27,6 +27,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("lives at 22 the Crescent, Leeds", ["22 the Crescent, Leeds"]),
         ("Flat 4 Elm Court", ["Flat 4 Elm Court"]),
         ("45 Kingsway", ["45 Kingsway"]),
+        ("_12 Elm Road_", ["12 Elm Road"]),
         ("7 Broadway, Bradford", ["7 Broadway, Bradford"]),
         ("address: 4 Oak Tree Close, Leeds, LS17 8AB", ["4 Oak Tree Close, Leeds"]),
         ("insulin at Bryn Teg care home, 8am", ["Bryn Teg care home"]),
