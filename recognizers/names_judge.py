@@ -179,6 +179,8 @@ class Judge:
             return Decision(TITLED, "a full name in the 'Re:' line of a letter about a patient")
         if "lower" in rules:
             return Decision(0.7, "a name written in lower case in a message about a patient")
+        if "initials" in rules and not full:
+            return Decision(0.6, "a patient's initials next to a bed or bay number")
         if "bedside" in rules:
             return Decision(BEDSIDE, "a first name next to a bed or bay number")
         if not full:

@@ -160,6 +160,7 @@ class Finder:
         self._spacy()
         self._propn()
         self._single()
+        self._initials()
         return self.merged()
 
     def _first_name(self, i: int) -> None:
@@ -408,6 +409,18 @@ class Finder:
                 self.add(k, k, "bedside")
             else:
                 self.add(k, k, "single")
+
+    def _initials(self) -> None:
+        """Initials next to a bed: "JB bed 4", "bed 4 - JB" (ward names like AMU excluded)."""
+        for k, w in enumerate(self.words):
+            if not (w.is_upper and 2 <= len(w.text) <= 3 and w.key not in self.lists.acronyms):
+                continue
+            if self.lists.never_name(w):
+                continue
+            before = self.text[max(0, w.start - 30) : w.start]
+            after = self.text[w.end : w.end + 30]
+            if _BED_AFTER.match(after) or _BED_BEFORE.search(before):
+                self.add(k, k, "initials")
 
     # --- merging -----------------------------------------------------------------
 

@@ -67,6 +67,8 @@ POSITIVES = [
     ("can someone ring back for harold finchley pls, he's been waiting", ["harold finchley"]),
     # one first name next to a bed
     ("can someone sit with Winnie in bay 3, she's unsettled", ["Winnie"]),
+    # initials next to a bed
+    ("RT bed 9 still waiting for his 2nd dose", ["RT"]),
     # slugs: file names, channel names, links
     ("see attached referral_letter_harriet_quigley.pdf", ["harriet_quigley"]),
     ("moved to #pt-tbaxter for the MDT", ["tbaxter"]),
@@ -107,6 +109,7 @@ NEGATIVES = [
     "dummy pt 'Testpatient, Alpha' on the training system",
     "can we give IV paracetamol to pts under 50kg?",
     "Agency invoice INV 5512093381 is wrong",
+    "AMU bed 3 is free, EAU bay 2 has a side room",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
     "Olympic cyclist Dara Kilbride is visiting the children's ward",
