@@ -21,6 +21,7 @@ DESCRIPTIONS: dict[str, str] = {
     "EMAIL_ADDRESS": "an email address",
     "STREET_ADDRESS": "a home address",
     "HANDLE": "a social media handle",
+    "UK_NINO": "a National Insurance number",
 }
 
 GUIDANCE = (

@@ -22,6 +22,7 @@ PLACEHOLDERS: dict[str, str] = {
     "EMAIL_ADDRESS": "[EMAIL]",
     "STREET_ADDRESS": "[ADDRESS]",
     "HANDLE": "[HANDLE]",
+    "UK_NINO": "[NI NUMBER]",
 }
 DEFAULT_PLACEHOLDER = "[REDACTED]"
 
