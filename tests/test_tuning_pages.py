@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from discretion.config import load_settings
 from discretion.engine import Engine
-from discretion.reporting import FalsePositiveReport, record_false_positive
+from discretion.reporting import (
+    BreachReport,
+    FalsePositiveReport,
+    record_false_positive,
+    report_breach,
+)
 from discretion.server import SERVICES
 from discretion.store.testing import temporary_store
 from discretion.web import tuning_pages
@@ -70,6 +77,25 @@ async def client(site_engine, tmp_path, monkeypatch) -> AsyncIterator[TestClient
                     flagged_text=flagged,
                 ),
             )
+        now = datetime.now(UTC)
+        breach = BreachReport(
+            platform="slack",
+            workspace="T0TRUST",
+            channel="C-ward9",
+            permalink="",
+            poster_id="U2",
+            reporter_id="U2",
+            message_at=now,
+            entity_counts={"NHS_NUMBER": 1},
+            reasons=[],
+            redacted_excerpt="pt <NHS_NUMBER> to x-ray",
+            message_hash=None,
+            what_happened="",
+            actions_taken="",
+            source="button",
+            aware_at=now,
+        )
+        await report_breach(store, breach, actor="slack:U2")
         async with await tuning_client(store, site, engine) as c:
             c.site = site  # type: ignore[attr-defined]
             yield c
@@ -110,6 +136,18 @@ async def test_a_suggestion_writes_the_proposal_and_never_the_file_in_use(client
     )
     assert "WardMrn" in html and f"Never flag &#39;{CUPBOARD}&#39;" in html
     assert 'id="no-proposal"' in html
+    chart = json.loads(html.split('id="chart-data">')[1].split("</script>")[0])
+    by_type = dict(
+        zip(
+            chart["type"]["labels"],
+            zip(chart["type"]["breach"], chart["type"]["false"], strict=True),
+            strict=True,
+        )
+    )
+    assert by_type == {"LOCAL_MRN": (0, 3), "NHS_NUMBER": (1, 0)}
+    assert chart["channel"] == {"labels": ["C-ward9"], "breach": [1], "false": [3]}
+    assert len(chart["day"]["labels"]) == 30 and chart["day"]["false"][-1] == 3
+    assert chart["day"]["breach"][-1] == 1
 
     r = await client.post("/dashboard/tuning/apply", data={**ALLOW}, allow_redirects=False)
     assert r.status == 403  # no CSRF token, no change

@@ -6,23 +6,30 @@
     return;
   }
   var data = JSON.parse(source.textContent);
-  var blue = "#005eb8";
-  function bar(id, labels, values, label) {
+  function bar(id, series) {
     var canvas = document.getElementById(id);
-    if (!canvas) {
+    if (!canvas || !series) {
       return;
     }
     new window.Chart(canvas, {
       type: "bar",
-      data: { labels: labels, datasets: [{ label: label, data: values, backgroundColor: blue }] },
+      data: {
+        labels: series.labels,
+        datasets: [
+          { label: "Breach reports", data: series.breach, backgroundColor: "#d5281b" },
+          { label: "Not patient data", data: series.false, backgroundColor: "#005eb8" },
+        ],
+      },
       options: {
         animation: false,
-        plugins: { legend: { display: false } },
-        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+        scales: {
+          x: { stacked: true },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+        },
       },
     });
   }
-  bar("chart-per-day", data.days, data.per_day, "Reports");
-  bar("chart-per-type", data.types, data.per_type, "Reports");
-  bar("chart-per-channel", data.channels, data.per_channel, "Reports");
+  bar("chart-per-day", data.day);
+  bar("chart-per-type", data.type);
+  bar("chart-per-channel", data.channel);
 })();

@@ -117,22 +117,39 @@ async def _reports(visit: Visit) -> list[Any]:
     return list(await visit.dashboard.store.false_positives(limit=REPORT_LIMIT))
 
 
-def _chart_data(reports: list[Any], visit: Visit) -> dict[str, Any]:
+def _chart_data(reports: list[Any], incidents: list[Any], visit: Visit) -> dict[str, Any]:
+    """Counts for the charts: breach reports and 'Not patient data' reports side by side."""
     today = visit.dashboard.now().date()
     days = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
-    per_day = Counter(r.created_at.date() for r in reports if r.created_at is not None)
-    per_type: Counter[str] = Counter()
-    per_channel: Counter[str] = Counter()
+    count: dict[str, dict[str, Counter[str]]] = {
+        axis: {"breach": Counter(), "false": Counter()} for axis in ("day", "type", "channel")
+    }
     for r in reports:
-        per_type.update(r.entity_types or ["(not recorded)"])
-        per_channel[r.channel or "(not recorded)"] += 1
+        if r.created_at is not None:
+            count["day"]["false"][r.created_at.date().isoformat()] += 1
+        count["type"]["false"].update(r.entity_types or ["(not recorded)"])
+        count["channel"]["false"][r.channel or "(not recorded)"] += 1
+    for i in incidents:
+        count["day"]["breach"][i.aware_at.date().isoformat()] += 1
+        count["type"]["breach"].update((i.entity_counts or {"(not recorded)": 1}).keys())
+        count["channel"]["breach"][i.channel or "(not recorded)"] += 1
+
+    def series(axis: str, labels: list[str]) -> dict[str, Any]:
+        c = count[axis]
+        return {
+            "labels": labels,
+            "breach": [c["breach"].get(x, 0) for x in labels],
+            "false": [c["false"].get(x, 0) for x in labels],
+        }
+
+    def top(axis: str, n: int) -> list[str]:
+        both = count[axis]["breach"] + count[axis]["false"]
+        return [x for x, _ in both.most_common(n)]
+
     return {
-        "days": [d.isoformat() for d in days],
-        "per_day": [per_day.get(d, 0) for d in days],
-        "types": [t for t, _ in per_type.most_common()],
-        "per_type": [n for _, n in per_type.most_common()],
-        "channels": [c for c, _ in per_channel.most_common(10)],
-        "per_channel": [n for _, n in per_channel.most_common(10)],
+        "day": series("day", [d.isoformat() for d in days]),
+        "type": series("type", top("type", 15)),
+        "channel": series("channel", top("channel", 10)),
     }
 
 
@@ -164,6 +181,7 @@ async def overview(visit: Visit) -> web.StreamResponse:
     services = tuner.services
     settings, engine = services.settings, services.engine
     reports = await _reports(visit)
+    incidents = await visit.dashboard.store.list_incidents(limit=REPORT_LIMIT)
     proposal, proposal_problems = tuner.proposal()
     base = proposal.settings if proposal is not None else None
     groups = group_reports(reports, settings, engine, base)
@@ -179,7 +197,8 @@ async def overview(visit: Visit) -> web.StreamResponse:
             reload_status=reloader.status if reloader is not None else None,
             groups=groups,
             reports=len(reports),
-            chart=_chart_data(reports, visit),
+            chart=_chart_data(reports, incidents, visit),
+            breaches=len(incidents),
             recognizers=_recognizer_rows(tuner, settings, engine, groups),
             corpus_name=tuner.corpus_name,
             describe=describe,
