@@ -75,6 +75,8 @@ class ConfigReloader:
         # The reload SIGHUP started, so callers (and tests) can wait for it.
         self.pending: asyncio.Task[bool] | None = None
         self.listeners: list[Callable[[Any], None]] = []
+        # True while SIGHUP asks this reloader for a reload.
+        self.sighup = False
 
     def _read_digest(self) -> str | None:
         try:
@@ -180,11 +182,14 @@ class ConfigReloader:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             # Only the main thread of a Unix process can take signals; elsewhere, poll alone.
             loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+            self.sighup = True
 
     async def stop(self) -> None:
         """Stop polling and give SIGHUP back its default meaning."""
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self.sighup:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self.sighup = False
         for task in (self._task, self.pending):
             if task is not None and not task.done():
                 task.cancel()

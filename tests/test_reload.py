@@ -75,6 +75,8 @@ async def test_sighup_with_an_invalid_file_keeps_the_old_engine_and_logs_where(
     services = client.app[SERVICES]
     reloader = client.app[RELOADER]
     site_file.write_text("version: ward-c\nthresholds:\n  defualt: 0.4\n")
+    # Without the handler SIGHUP would end the test run itself.
+    assert reloader.sighup and signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)
     with capture_logs() as logs:
         os.kill(os.getpid(), signal.SIGHUP)
 
@@ -125,8 +127,8 @@ async def test_the_watcher_runs_with_the_app_and_stops_with_it(site_file, engine
     app = create_app(load_settings(site_file), engine)
     reloader = app[RELOADER]
     async with TestClient(TestServer(app)):
-        assert reloader._task is not None and not reloader._task.done()
-    assert reloader._task is None
+        assert reloader._task is not None and not reloader._task.done() and reloader.sighup
+    assert reloader._task is None and not reloader.sighup
 
 
 def test_nothing_is_watched_without_a_site_file(monkeypatch, settings, engine):
