@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import need_service
 from itsdangerous import URLSafeSerializer
+from needs import need_service
 
 from discretion.server import Services
 from discretion.store import Store
