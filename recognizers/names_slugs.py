@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from discretion.recognizers.lexicons import lexicon
 from discretion.recognizers.names_words import fold, lists
 
+# Slack and Teams mentions name workspace members: colleagues, never patients.
+MENTION = re.compile(r"<[@!][^<>]*>|<at>[^<]{0,200}</at>", re.IGNORECASE)
 URL = re.compile(r"https?://[^\s<>|\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CHANNEL = re.compile(r"(?<![\w&])#([a-z0-9][\w.-]{2,})", re.IGNORECASE)
@@ -99,6 +101,8 @@ def slug_names(text: str) -> Iterator[SlugName]:
 
     for m in EMAIL.finditer(text):  # e-mail addresses are their own recognizer's business
         take(*m.span())
+    for m in MENTION.finditer(text):
+        take(*m.span())
     sources = (
         (URL, "a link", 0),
         (_FILE, "a file name", 1),
@@ -120,5 +124,5 @@ def slug_names(text: str) -> Iterator[SlugName]:
 
 
 def link_spans(text: str) -> list[tuple[int, int]]:
-    """Where links and e-mail addresses are: the word rules do not look inside them."""
-    return [m.span() for m in URL.finditer(text)] + [m.span() for m in EMAIL.finditer(text)]
+    """Where links, e-mail addresses and mentions are: the word rules do not look inside."""
+    return [m.span() for regex in (URL, EMAIL, MENTION) for m in regex.finditer(text)]
