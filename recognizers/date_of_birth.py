@@ -44,7 +44,8 @@ _MONTH = (
 _ORD = r"(?:st|nd|rd|th)?"
 _DATE = re.compile(
     r"""(?<![^\W_])(?<![/.-])(?<!\d:)(?:
-        (?P<d1>\d{1,2})(?P<s1>[/.-])(?P<m1>\d{1,2})(?P=s1)(?P<y1>\d{4}|\d{2})      # 11/06/1990, 3.7.79
+        (?P<d1>\d{1,2})(?P<s1>[/.-]|\ )(?P<m1>\d{1,2})(?P=s1)(?P<y1>\d{4}|\d{2})    # 11/06/1990, 3.7.79
+      | (?P<d5>[0-3]\d)(?P<m5>[01]\d)(?P<y5>(?:19|20)\d{2}|\d{2})                     # 11061990, 110690
       | (?P<y2>(?:19|20)\d{2})(?P<s2>[/.-])(?P<m2>\d{1,2})(?P=s2)(?P<d2>\d{1,2})   # 1979-07-03
       | (?P<d3>\d{1,2})"""
     + _ORD
@@ -107,6 +108,8 @@ def parse(m: re.Match[str], today: date) -> date | None:
     try:
         if g["d1"]:
             day, month, year = int(g["d1"]), int(g["m1"]), g["y1"]
+        elif g["d5"]:
+            day, month, year = int(g["d5"]), int(g["m5"]), g["y5"]
         elif g["y2"]:
             day, month, year = int(g["d2"]), int(g["m2"]), g["y2"]
         elif g["d3"]:
@@ -146,6 +149,8 @@ class DateOfBirthRecognizer(Recognizer):
             if _BIRTH_CUE.search(before):
                 yield Hit(m.start(), m.end(), SCORE_CUED, ENTITY, "birth cue", "written as a DOB")
                 continue
+            if m.group("s1") == " " or m.group("d5"):
+                continue  # "12 03 1950" and "120350" are only read as dates after a birth cue
             if _OTHER_DATE.search(before):
                 continue
             if ages is None:

@@ -53,7 +53,12 @@ _TRUST_CODE = re.compile(r"(?<![^\W_])(?<![-])(?P<id>[A-Z][A-Z0-9]{2}\s?\d{7})(?
 # One or two letters then six or seven digits: K4456712, M883301.
 _LETTER_DIGITS = re.compile(r"(?<![^\W_])(?<![-])(?P<id>[A-Za-z]{1,2}\d{6,7})(?![^\W_])(?![/-])")
 # In brackets after a name: "Doris Jones (K4456712)".
-_AFTER_NAME = re.compile(r"[A-Z][a-z'’-]+\s*[(\[]\s*$")
+# In brackets after a name, "Doris Jones (K4456712)", or straight after a titled name,
+# "Mrs Doris Jones K4456712" ("Pharmacy Stores AB123456" is not a name).
+_AFTER_NAME = re.compile(
+    r"[A-Z][a-z'’-]+\s*[(\[]\s*$"
+    r"|\b(?:Mr|Mrs|Ms|Miss|Mx|Master)\.?(?:\s+[A-Z][a-z'’-]+){1,3},?\s+$"
+)
 
 # The nearest label before a code: a patient-record label, or one that says it is something else.
 _NOT_PATIENT = re.compile(
@@ -140,9 +145,7 @@ class HospitalNumberRecognizer(Recognizer):
                     continue
                 taken.append((start, end))
                 if _AFTER_NAME.search(before):
-                    yield Hit(
-                        start, end, SCORE_AFTER_NAME, ENTITY, pattern, "in brackets after a name"
-                    )
+                    yield Hit(start, end, SCORE_AFTER_NAME, ENTITY, pattern, "right after a name")
                     continue
                 cue = _patient_word(text, start, end)
                 if cue:

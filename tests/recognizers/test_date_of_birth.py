@@ -33,6 +33,9 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("DOB 29/02/2000", ["29/02/2000"]),
         ("DOB:01/02/1945", ["01/02/1945"]),
         ("*DOB:* _01/02/1945_", ["01/02/1945"]),
+        ("DOB 12 03 1950", ["12 03 1950"]),
+        ("dob 120350", ["120350"]),
+        ("DOB: 12031950", ["12031950"]),
         ("dob 01-Feb-1945", ["01-Feb-1945"]),
         ("Joe, 84yo, 12/03/1942, fall", ["12/03/1942"]),  # an age beside it
         ("DOB: 22/09/1951\nWard: 4 South", ["22/09/1951"]),
@@ -56,6 +59,8 @@ def test_finds_dates_of_birth(text, expected):
         "version 1.2.3",
         "policy from 12/03/2015",
         "ratio 1/2/3",
+        "stock 12031950",  # run-together and spaced dates need a birth cue
+        "ring 12 03 1950",
     ],
 )
 def test_leaves_other_dates_alone(text):

@@ -30,6 +30,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("Joe Bloggs (K4456712) TTOs ready", ["K4456712"]),
         ("Jo Bloggs (ABC 1234567) K+ 6.7", ["ABC 1234567"]),
         ("bed 5, k4458123, spiking", ["k4458123"]),  # patient words nearby
+        ("Mrs Jo Bloggs K4456712 TTOs ready", ["K4456712"]),  # straight after a titled name
         ("search RXF0934471 on PAS", ["RXF0934471"]),
     ],
 )
@@ -58,6 +59,7 @@ def test_finds_hospital_numbers(text, expected):
         "YK19 ABC in the ambulance bay",
         "K4458123",  # a bare code: no reason to think it is a patient's
         "RXH1234567",
+        "Pharmacy Stores AB123456 delivered",
     ],
 )
 def test_leaves_other_numbers_alone(text):
