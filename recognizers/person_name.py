@@ -33,6 +33,23 @@ if TYPE_CHECKING:
 ENTITY = "PERSON"
 SLUG_SCORE = 0.8
 SLUG_CUE_SCORE = 0.85
+# What each rule is called in ``discretion explain``.
+RULE_NAMES = {
+    "title": "a title (Mr, Mrs, Dr...)",
+    "cue": "after 'pt' or 'patient'",
+    "label": "a name field",
+    "re": "a 'Re:' line",
+    "epr": "SURNAME, Firstname",
+    "first": "a known first name",
+    "idnext": "next to a number, date of birth or bed",
+    "lower": "a lower-case name",
+    "spacy": "spaCy's name finder",
+    "spacy1": "spaCy's name finder",
+    "propn": "capitalised proper nouns",
+    "bedside": "a first name by a bed",
+    "single": "a first name",
+    "initials": "initials by a bed",
+}
 
 
 @dataclass
@@ -64,7 +81,7 @@ class PersonNameRecognizer(Recognizer):
             end = finder.words[candidate.last].end
             if any(s < end and start < e for s, e in seen):
                 continue
-            rule = "+".join(sorted(candidate.rules))
+            rule = ", ".join(sorted({RULE_NAMES.get(r, r) for r in candidate.rules}))
             yield Hit(start, end, decision.score, ENTITY, rule, decision.note)
 
 
