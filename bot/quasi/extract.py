@@ -212,7 +212,8 @@ class QuasiExtractor:
             factor *= 0.3  # "Polish sausage", "Catholic school" (the school counts as a place)
         if category in PERSON_DESCRIPTORS:
             # "one of our theatre nurses": the phrase may span two chunks; take both.
-            for chunk in {chunk_of.get(m.start), chunk_of.get(m.end - 1)} - {None}:
+            chunks = {chunk_of.get(m.start), chunk_of.get(m.end - 1)}
+            for chunk in (c for c in chunks if c is not None):
                 root = chunk.root
                 if root.lower_ in ("who", "that", "which"):
                     continue
