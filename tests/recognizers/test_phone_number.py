@@ -73,6 +73,8 @@ def test_leaves_non_phone_numbers_alone(text):
         "call the ward on 0113 496 0223",
         "ward 7 phone 0113 496 0555",
         "Our 24 Hour Helpline number is 0800 123 4567",
+        "Dr Singh's mobile is 07700 900123",  # a colleague's number
+        "Sister Jones on 07700 900555",
     ],
 )
 def test_staff_and_service_numbers_are_found_but_scored_under_the_threshold(text):
@@ -86,6 +88,8 @@ def test_staff_and_service_numbers_are_found_but_scored_under_the_threshold(text
     [
         "switchboard put through his daughter, on 07700 900444",
         "our patient Mr Bloggs' number is 07700 900444",
+        "for Dr Singh: Mrs Bloggs' son rang (07700 900444)",
+        "can the renal reg ring her? 07700 900444",
     ],
 )
 def test_the_nearest_clue_decides_whose_number_it_is(text):
