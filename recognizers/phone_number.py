@@ -60,8 +60,8 @@ _STAFF_OR_SERVICE = re.compile(
       | on[\s-]?call|bleep|site\s+manager|duty\s+manager|coordinator|desk|main\s+line|hotline
       | freephone|helpline|advice\s+line|enquiries|bookings?\s+line|appointments?\s+line|PALS|ward(?:\s+\w{1,3})?\s+(?:phone|number|line)
       | (?:the|a)\s+ward
-      | Dr|Doctor|Sister|Matron|Consultant|Registrar|reg|SHO|FY1|FY2|F1|F2|SpR|physio|porter
-      | pharmacist|locum|colleague|manager
+      | (?-i:Dr|Sister|Matron|SHO|FY1|FY2|F1|F2|SpR)   # "Sister" the title, not a sister
+      | doctor|consultant|registrar|reg|physio|porter|pharmacist|locum|colleague|manager
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
