@@ -104,6 +104,10 @@ def test_identifying_combinations_warn_end_to_end(engine, text):
         "RTC on the M62 this morning so expect delays getting in",
         "a farmer from the Dales came in with a tractor injury, ortho reviewing",
         "the footballers from the local club are visiting the children's ward on Friday",
+        "the chaplain is on the ward this afternoon if any pts would like a visit",
+        "pt's son is a police officer and wants to know when she can go home",
+        "our new consultant started today, she's from Dublin, say hello",
+        "ambulance handover delays at the front door again this morning, 6 crews waiting",
     ],
 )
 def test_ordinary_messages_do_not_warn(engine, text):
