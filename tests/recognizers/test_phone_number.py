@@ -35,6 +35,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("her mobile number is 07 700 900 431", ["07 700 900 431"]),
         ("tel:01134960000", ["01134960000"]),
         ("_07700 900431_ is the daughter", ["07700 900431"]),
+        ("mum 07700 900431/07700 900432", ["07700 900431", "07700 900432"]),
     ],
 )
 def test_finds_phone_numbers(text, expected):
@@ -55,6 +56,7 @@ def test_finds_phone_numbers(text, expected):
         "Hb 48, K 6.2, Na 128",
         "0113 496",  # too short
         "tracking 8835 847 490",
+        "https://example.com/07700900431",
     ],
 )
 def test_leaves_non_phone_numbers_alone(text):
