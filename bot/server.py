@@ -52,11 +52,18 @@ class Services:
     work: WorkQueue = field(default_factory=WorkQueue)
     # The database store (discretion.store), set by its mount; None until then.
     store: Any = None
+    # What the engine remembers of recent messages per author and thread (derived features only).
+    memory: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
 
     async def assess(self, message: Message, memory: Any = None) -> Assessment:
-        """Assess off the event loop (spaCy is CPU-bound), counting and timing it."""
+        """Assess off the event loop (spaCy is CPU-bound), counting and timing it.
+
+        ``memory`` defaults to the process's thread memory, so details spread over
+        several messages add up wherever the message came from.
+        """
+        memory = self.memory if memory is None else memory
         loop = asyncio.get_running_loop()
         engine = self.engine  # read once: a reload may swap it while we wait
         with metrics.ASSESS_SECONDS.labels(message.platform).time():
@@ -149,7 +156,9 @@ def create_app(settings: Settings, engine: Any | None = None) -> web.Application
 
         engine = Engine(settings)
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    services = Services(settings=settings, engine=engine)
+    from discretion.memory import memory_for
+
+    services = Services(settings=settings, engine=engine, memory=memory_for(settings))
     app[SERVICES] = services
     app[TEMPLATES] = templates()
     app.router.add_get("/healthz", healthz)
