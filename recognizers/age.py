@@ -1,9 +1,11 @@
-"""Ages: "84yo", "84 y/o", "84-year-old", "aged 90", "45M", "F 72", "in her 80s".
+"""Ages: "84yo", "84 y/o", "84-year-old", "aged 90", "45M", "F 72", "Jo Bloggs, 67,".
 
 An age on its own does not identify anyone, so AGE is not in ``warn_entities``:
 it is a quasi-identifier that the risk logic weighs with the other details in a
 message (age + town + event can point to one person). It is still reported as
-a finding, so the redacted version can generalise it.
+a finding, so the redacted version can generalise it. A decade ("in her 80s")
+is not an age here: it narrows things far less, and the quasi-identifier logic
+weighs it.
 """
 
 from __future__ import annotations
@@ -68,15 +70,6 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
         re.compile(
             r"\b(?P<id>(?:male|female|man|woman|lady|gent|gentleman|boy|girl),?\s+(?:aged\s+)?"
             r"\d{1,3})\b(?![/.:]\d|\s*(?:%|kg|cm|mm|ml|mg|units|beds?|bays?|wards?))",
-            re.IGNORECASE,
-        ),
-        0.6,
-    ),
-    (
-        "age band",
-        re.compile(
-            r"\b(?P<id>(?:in\s+(?:his|her|their)\s+(?:(?:early|mid|late)[\s-])?|(?:early|mid|late)"
-            r"[\s-])(?:[1-9]0|100)'?s)\b",
             re.IGNORECASE,
         ),
         0.6,

@@ -25,7 +25,6 @@ def found(text: str) -> list[str]:
         ("aged 90, lives alone", ["aged 90"]),
         ("age: 45", ["age: 45"]),
         ("female, 72, collapse", ["female, 72"]),
-        ("in her 80s and lives alone", ["in her 80s"]),
         ("Mr Joe Bloggs, 67, chest pain", ["67"]),
         ("Bed 1 - Ann Smith, 72, NSTEMI", ["72"]),
         ("102yo from the care home", ["102yo"]),
@@ -48,6 +47,7 @@ def test_finds_ages(text, expected):
         "ward 9, 3 beds free",
         "age range for the audit",
         "the 80s were great",
+        "a student in his 20s",  # a decade is left to the quasi-identifier logic
         "aged 300",
         "patients aged 16-18 go to paeds",  # an age limit, not someone's age
         "everyone aged 65 and over",
