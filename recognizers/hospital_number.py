@@ -43,6 +43,7 @@ _LABELLED = re.compile(
       |RXH\s*(?:no|number)?\b\.?|PAS\s*(?:no|number|id)?\b\.?|patient\s*(?:id|no|number)\b\.?
       |pt\s*(?:id|no|number)\b\.?|CRN|local\s*(?:no|number|id)\b\.?|trust\s*(?:no|number|id)\b\.?
       |record\s*(?:no|number)\b\.?|notes?\s*(?:no|number)\b\.?)
+    (?:\s+(?:for|of)\s+[\w'’.-]+(?:\s+[\w'’.-]+)?)?   # "MRN for Jo Bloggs is ..."
     \s*(?:[:\#=-]\s*)?(?:is\s+|was\s+)?"""
     + _ID
     + r"(?![^\W_])(?![/-])",

@@ -26,6 +26,7 @@ def found(text: str, min_score: float = 0.5) -> list[str]:
         ("hospital number is RXH1234567", ["RXH1234567"]),
         ("case note no B123456", ["B123456"]),
         ("PAS id 7654321", ["7654321"]),
+        ("MRN for Jo Bloggs is 40127786", ["40127786"]),  # the label a few words before
         ("Mrs Jo Bloggs (RVJ4471209) neuts 0.6", ["RVJ4471209"]),  # bracketed after a name
         ("Joe Bloggs (K4456712) TTOs ready", ["K4456712"]),
         ("Jo Bloggs (ABC 1234567) K+ 6.7", ["ABC 1234567"]),
@@ -55,6 +56,7 @@ def test_finds_hospital_numbers(text, expected):
         "MRN 0000001",
         "dummy MRN DEMO123456",
         "check PAS from 2019",
+        "MRN for the audit is in the folder",
         "ward_code = 'W21'",
         "YK19 ABC in the ambulance bay",
         "K4458123",  # a bare code: no reason to think it is a patient's
