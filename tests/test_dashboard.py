@@ -331,3 +331,17 @@ async def test_clock_uses_the_dashboard_time(client: TestClient, store: Store) -
     await signed_in(client, store, "dpo")
     html = await (await client.get(f"/dashboard/cases/{ref}")).text()
     assert "overdue by" in html
+
+
+async def test_the_lead_s_notification_link_opens_the_case(
+    client: TestClient, store: Store
+) -> None:
+    from discretion.config import EscalationSettings
+    from discretion.escalation import case_url
+
+    ref = await report_breach(store, breach(), actor="slack:U0POSTER")
+    await signed_in(client, store, "dpo")
+    path = case_url(EscalationSettings(dashboard_url="http://x"), ref).removeprefix("http://x")
+    response = await client.get(path)
+    assert response.status == 200 and f"Case {ref}" in await response.text()
+    assert (await client.get("/cases/..%2Fetc", allow_redirects=False)).status == 404

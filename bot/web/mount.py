@@ -18,10 +18,19 @@ async def _home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/dashboard/")
 
 
+async def _short_case(request: web.Request) -> web.StreamResponse:
+    # Escalation messages link to /cases/<reference> by default (escalation.case_path).
+    reference = request.match_info["reference"]
+    if not reference.replace("-", "").isalnum() or len(reference) > 40:
+        raise web.HTTPNotFound()
+    raise web.HTTPFound(f"/dashboard/cases/{reference}")
+
+
 def add_routes(app: web.Application) -> None:
     """Every dashboard address."""
     r = app.router
     r.add_get("/dashboard", _home)
+    r.add_get("/cases/{reference}", _short_case)
     r.add_get("/dashboard/", cases.case_list)
     r.add_get("/dashboard/sign-in", signin.sign_in_form)
     r.add_post("/dashboard/sign-in", signin.sign_in)
