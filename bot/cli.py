@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from discretion.server import serve
 
+        if args.config:
+            # The hot reloader watches DISCRETION_CONFIG: make --config the file it watches.
+            os.environ["DISCRETION_CONFIG"] = os.path.abspath(args.config)
         return serve(settings, host=args.host, port=args.port)
     engine = _engine(settings)
     if args.command == "scan":
