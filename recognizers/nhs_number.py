@@ -110,6 +110,9 @@ def hc_range(number: str) -> bool:
 
 def _label_before(text: str, start: int) -> str | None:
     window = text[max(0, start - _WINDOW) : start]
+    # A label belongs to the number right after it: "tel 07700 900123, 9434765919" is not a phone.
+    digit = max((i for i, ch in enumerate(window) if ch.isdigit()), default=-1)
+    window = window[digit + 1 :]
     last = None
     for m in _LABELS.finditer(window):
         last = m

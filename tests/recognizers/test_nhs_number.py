@@ -43,6 +43,7 @@ def found(text: str, flag_test_range: bool = True, min_score: float = 0.5) -> li
         (f"test pt {grouped(TEST_RANGE)}", grouped(TEST_RANGE)),
         (f"*NHS:* _{grouped(NHS)}_", grouped(NHS)),  # Slack italics and bold
         (f"`{NHS}`", NHS),
+        (f"tel 0113 496 0000, {NHS}", NHS),  # the phone label belongs to the phone number
     ],
 )
 def test_finds_nhs_numbers(text, expected):
