@@ -95,6 +95,15 @@ SCORE_OLD_DATE = 0.3  # not enough on its own
 SCORE_OLD_DATE_PATIENT = 0.6  # a years-old date beside "pt", "Mrs", "NHS"...
 YEARS_AGO = 2  # a date at least this many years back may be a birthday
 
+# Why a date was read as a date of birth, in words for the person who posted it.
+_WHY = {
+    "cue": "'DOB' or 'born' is written just before it",
+    "age": "an age is written next to it",
+    "message": "the message gives a date of birth, and this date is years ago",
+    "patient": "a date years ago, with words about a patient close by",
+    "old": "a date years ago: not enough on its own",
+}
+
 
 def _patient_word(text: str, start: int, end: int) -> bool:
     left = text[max(0, start - _PATIENT_WINDOW) : start].rsplit("\n", 1)[-1]
@@ -147,7 +156,7 @@ class DateOfBirthRecognizer(Recognizer):
                 continue
             before = text[max(0, m.start() - _CUE_WINDOW) : m.start()]
             if _BIRTH_CUE.search(before):
-                yield Hit(m.start(), m.end(), SCORE_CUED, ENTITY, "birth cue", "written as a DOB")
+                yield Hit(m.start(), m.end(), SCORE_CUED, ENTITY, "birth cue", _WHY["cue"])
                 continue
             if m.group("s1") == " " or m.group("d5"):
                 continue  # "12 03 1950" and "120350" are only read as dates after a birth cue
@@ -159,20 +168,30 @@ class DateOfBirthRecognizer(Recognizer):
                 a.end <= m.start() <= a.end + _AGE_GAP or m.end() <= a.start <= m.end() + _AGE_GAP
                 for a in ages
             ):
-                yield Hit(
-                    m.start(), m.end(), SCORE_WITH_AGE, ENTITY, "age beside", "an age beside it"
-                )
+                yield Hit(m.start(), m.end(), SCORE_WITH_AGE, ENTITY, "age beside", _WHY["age"])
                 continue
             if today.year - when.year < YEARS_AGO:
                 continue  # a recent date: an event, not a birthday
             if cue_in_message:
-                yield Hit(m.start(), m.end(), SCORE_CUE_IN_MESSAGE, ENTITY, "birth cue in message")
+                yield Hit(
+                    m.start(),
+                    m.end(),
+                    SCORE_CUE_IN_MESSAGE,
+                    ENTITY,
+                    "birth cue in message",
+                    _WHY["message"],
+                )
             elif _patient_word(text, m.start(), m.end()):
                 yield Hit(
-                    m.start(), m.end(), SCORE_OLD_DATE_PATIENT, ENTITY, "date years ago", "patient"
+                    m.start(),
+                    m.end(),
+                    SCORE_OLD_DATE_PATIENT,
+                    ENTITY,
+                    "date years ago",
+                    _WHY["patient"],
                 )
             else:
-                yield Hit(m.start(), m.end(), SCORE_OLD_DATE, ENTITY, "date years ago")
+                yield Hit(m.start(), m.end(), SCORE_OLD_DATE, ENTITY, "date years ago", _WHY["old"])
 
 
 # Presidio's context words match parts of words ("age" is in "message"): only safe ones here.

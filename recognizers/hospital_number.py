@@ -7,8 +7,8 @@ reason to be read as a hospital number.
   note no") makes almost any short code a hospital number: certain.
 - A code in brackets straight after a name ("Doris Jones (K4456712)"): likely.
 - A trust code and seven digits ("RXH1234567", "ABC 1234567") or a letter and
-  six or seven digits ("K4456712"): only when patient words are nearby (Presidio
-  lifts the score with "mrs", "bed", "ward", "patient", ...).
+  six or seven digits ("K4456712"): only when words about a patient are close by
+  ("Mrs", "bed", "ward", "PAS", ...).
 
 Never: numbers labelled as orders, batches, invoices, Datix or ESR records,
 extensions, bleeps or wards, and training records ("TST00001", "dummy").
@@ -150,7 +150,14 @@ class HospitalNumberRecognizer(Recognizer):
                     continue
                 cue = _patient_word(text, start, end)
                 if cue:
-                    yield Hit(start, end, SCORE_PATIENT_WORDS, ENTITY, pattern, f"'{cue}' nearby")
+                    yield Hit(
+                        start,
+                        end,
+                        SCORE_PATIENT_WORDS,
+                        ENTITY,
+                        pattern,
+                        f"the word '{cue}' is close by",
+                    )
                 else:
                     yield Hit(start, end, score, ENTITY, pattern)
 
