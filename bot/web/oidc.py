@@ -7,9 +7,10 @@ issuer, audience, expiry and nonce. Nothing here trusts the browser: the state,
 nonce and PKCE verifier travel in a signed, ten-minute, HttpOnly cookie.
 
 An account signed in this way gets its role from the token's ``roles`` claim
-(Entra app roles, mapped in :class:`OidcSettings`), else keeps the role it has,
-else gets the default role, which is "none": signing in through the directory
-alone never shows a case.
+(Entra app roles, mapped in :class:`OidcSettings`) at every sign-in, else the
+default role, which is "none": signing in through the directory alone never
+shows a case, and an app role taken away in the directory is gone at the next
+sign-in.
 """
 
 from __future__ import annotations
@@ -209,8 +210,10 @@ async def account_for(db: Any, client: OidcClient, claims: dict[str, Any]) -> Da
             chat_ids=chat_ids,
             oidc_subject=subject,
         )
-    elif role is not None and role != user.role:
-        user.role = role  # the directory is where roles are given and taken away
+    else:
+        # The directory is where roles are given and taken away: each sign-in's token decides.
+        default = client.config.default_role if client.config.default_role in ROLES else "none"
+        user.role = role or default
     return user
 
 

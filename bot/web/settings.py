@@ -31,6 +31,7 @@ class OidcSettings:
             "Discretion.DPO": "dpo",
             "Discretion.Admin": "admin",
             "Discretion.Viewer": "viewer",
+            "Discretion.Staff": "staff",
         }
     )
     label: str = "Sign in with Microsoft"
