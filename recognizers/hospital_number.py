@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from discretion.recognizers.base import Hit, Recognizer
+from discretion.recognizers.nhs_number import dummy_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,7 +126,7 @@ class HospitalNumberRecognizer(Recognizer):
         for m in _LABELLED.finditer(text):
             start, end = m.span("id")
             code = m.group("id").strip()
-            if _dummy(code) or sum(ch.isdigit() for ch in code) < 4:
+            if _dummy(code) or sum(ch.isdigit() for ch in code) < 4 or dummy_record(text, start):
                 continue
             if any(s < end and start < e for s, e in taken):
                 continue
@@ -140,6 +141,8 @@ class HospitalNumberRecognizer(Recognizer):
             for m in regex.finditer(text):
                 start, end = m.span("id")
                 if any(s < end and start < e for s, e in taken) or _dummy(m.group("id")):
+                    continue
+                if dummy_record(text, start):
                     continue
                 before = text[max(0, start - _WINDOW) : start]
                 if _NOT_PATIENT.search(before):

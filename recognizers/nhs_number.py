@@ -15,7 +15,8 @@ three recognizers reports it:
    starting with a real date (DDMMYY) is CHI, the rest are NHS numbers.
 
 Numbers labelled as something that is not a patient (an order, invoice, batch,
-phone or ESR number) are left alone, whatever their check digit.
+phone or ESR number) are left alone, whatever their check digit, and so are
+numbers of dummy and training records ("the dummy pt on the training system").
 """
 
 from __future__ import annotations
@@ -69,6 +70,22 @@ _LABELS = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _WINDOW = 32  # characters before the number that may hold its label
+
+# Training and test records are not patients: "the dummy pt", "test patient", "sim session".
+_DUMMY_CUE = re.compile(
+    r"\b(?:dummy|fictional|fictitious|made[\s-]up|fake|training\s+(?:record|system|patient|pt)"
+    r"|test\s+(?:patient|pt|record)|sim(?:ulation)?\s+(?:patient|pt|session)"
+    r"|example\s+(?:patient|pt|record|NHS))\b",
+    re.IGNORECASE,
+)
+_DUMMY_WINDOW = 80
+
+
+def dummy_record(text: str, start: int) -> bool:
+    """True when the line before ``start`` says the record is a dummy or training one."""
+    line = text[max(0, start - _DUMMY_WINDOW) : start].rsplit("\n", 1)[-1]
+    return _DUMMY_CUE.search(line) is not None
+
 
 # Ranges the NHS actually issues in England and Wales, plus the 999 test range.
 _NHS_ISSUED = ("4", "6", "7", "999")
@@ -154,6 +171,8 @@ def health_numbers(text: str, flag_test_range: bool = True) -> tuple[HealthNumbe
         label = _label_before(text, m.start())
         if label == "other":
             continue  # an order, invoice, phone... number that happens to pass the check
+        if dummy_record(text, m.start()):
+            continue
         if shape == "odd" and label is None:
             continue  # an unusual grouping is only trusted when it is labelled
         decided = _classify(number, label, flag_test_range)

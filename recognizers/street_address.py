@@ -110,11 +110,19 @@ _MEASURE = re.compile(
     re.IGNORECASE,
 )
 # An organisation just before the address: its own address, not a patient's.
+_ORG_WORDS = (
+    r"(?:Hospitals?|Infirmary|Surgery|Health\s+Centre|Medical\s+Centre|Practice|Clinic|Trust"
+    r"|Stores|Pharmacy|Laborator(?:y|ies)|Hospice|University|Council|Offices|HQ|ICB|CCG)"
+)
 _ORGANISATION = re.compile(
-    r"\b(?:hospital|infirmary|surgery|health\s+centre|medical\s+centre|medical\s+practice"
-    r"|group\s+practice|clinic|trust|stores|goods\s+in|headquarters|hq|offices|university"
-    r"|council|pharmacy|laboratory|lab|hospice)\b[^\n.;!?]{0,60}$",
-    re.IGNORECASE,
+    # A named organisation, then at most a few comma-separated address parts:
+    # "Example General Hospital, Park Road, Leeds LS1 3EX".
+    r"(?:[A-Z][\w'’-]*\s+)+"
+    + _ORG_WORDS
+    + r"(?:\s+[A-Z][\w'’-]*)*(?:\s*,\s*[A-Z0-9][\w'’ -]{0,38}){0,3}\s*,?\s*$"
+    # Or its address, labelled: "ICB address:", "the surgery's postcode is".
+    r"|\b(?:ICB|CCG|trust|council|practice|surgery|hospital|HQ|head\s+office|office|clinic|pharmacy)"
+    r"(?:'s)?\s+(?:address|postcode)\s*(?:is|:|-)?\s*(?:[A-Z0-9][\w'’ -]{0,38},?\s*){0,3}$",
 )
 _ORG_WINDOW = 90
 

@@ -55,6 +55,7 @@ def test_finds_hospital_numbers(text, expected):
         "MRN TST00001 for the sim session",  # a training record
         "MRN 0000001",
         "dummy MRN DEMO123456",
+        "use the dummy pt Zzz, MRN 7654321",
         "check PAS from 2019",
         "MRN for the audit is in the folder",
         "ward_code = 'W21'",

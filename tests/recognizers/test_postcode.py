@@ -50,10 +50,21 @@ def test_leaves_lookalikes_alone(text):
     assert found(text, min_score=0.0) == []
 
 
-def test_an_organisations_own_address_is_under_the_threshold():
-    text = "Delivery for Pharmacy Stores, Example General Hospital, Park Road, Leeds LS1 3EX"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Delivery for Pharmacy Stores, Example General Hospital, Park Road, Leeds LS1 3EX",
+        "the surgery's postcode is LS1 3EX",
+        "ICB address: 2 Park Square, Leeds LS1 3EX",
+    ],
+)
+def test_an_organisations_own_address_is_under_the_threshold(text):
     assert found(text) == []
     assert found(text, min_score=0.0) == ["LS1 3EX"]
+
+
+def test_a_home_postcode_after_a_hospital_is_still_found():
+    assert found("home from Leeds General Infirmary, to LS6 2QB") == ["LS6 2QB"]
 
 
 def test_engine_redacts_a_patients_postcode(engine):

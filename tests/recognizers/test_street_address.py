@@ -65,9 +65,29 @@ def test_lower_case_addresses_need_a_reason():
     assert found("12 acacia avenue", min_score=0.0) == ["12 acacia avenue"]
 
 
-def test_an_organisations_own_address_is_under_the_threshold():
-    text = "Example General Hospital, 1 Westgate Road, Newcastle"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Example General Hospital, 1 Westgate Road, Newcastle",
+        "Moorside Surgery, 4 High Street, Otley",
+        "ICB address: 2 Park Square, Leeds",
+    ],
+)
+def test_an_organisations_own_address_is_under_the_threshold(text):
     assert found(text) == []
+    assert found(text, min_score=0.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "discharged from hospital to 12 Elm Road, Leeds",
+        "home from Leeds General Infirmary, to 12 Elm Road",
+        "pt is from St James's Hospital, lives at 12 Elm Road",
+    ],
+)
+def test_a_hospital_mentioned_before_a_home_address_does_not_hide_it(text):
+    assert found(text) and found(text)[0].startswith("12 Elm Road")
 
 
 def test_engine_redacts_an_address(engine):
