@@ -344,4 +344,5 @@ async def test_the_lead_s_notification_link_opens_the_case(
     path = case_url(EscalationSettings(dashboard_url="http://x"), ref).removeprefix("http://x")
     response = await client.get(path)
     assert response.status == 200 and f"Case {ref}" in await response.text()
-    assert (await client.get("/cases/..%2Fetc", allow_redirects=False)).status == 404
+    for odd in ("..%2Fetc", "%EF%BC%A1", "x" * 41):
+        assert (await client.get(f"/cases/{odd}", allow_redirects=False)).status == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from aiohttp import web
@@ -14,6 +15,9 @@ from discretion.web.links import web_settings
 from discretion.web.ratelimit import SignInLimiter
 
 
+REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
 async def _home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/dashboard/")
 
@@ -21,7 +25,7 @@ async def _home(request: web.Request) -> web.StreamResponse:
 async def _short_case(request: web.Request) -> web.StreamResponse:
     # Escalation messages link to /cases/<reference> by default (escalation.case_path).
     reference = request.match_info["reference"]
-    if not reference.replace("-", "").isalnum() or len(reference) > 40:
+    if not REFERENCE.fullmatch(reference):
         raise web.HTTPNotFound()
     raise web.HTTPFound(f"/dashboard/cases/{reference}")
 
