@@ -14,7 +14,6 @@ from discretion.web.context import DASHBOARD, Dashboard
 from discretion.web.links import web_settings
 from discretion.web.ratelimit import SignInLimiter
 
-
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
