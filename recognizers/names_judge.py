@@ -121,9 +121,10 @@ class Judge:
 
     def _patient_cues(self) -> bool:
         """True when the message talks about someone's care (beds, results, numbers)."""
-        if phrase_regex("patient_cues").search(self.text):
+        if phrase_regex("patient_cues").search(self.text) or _NUMBERISH.search(self.text):
             return True
-        return bool(_NUMBERISH.search(self.text))
+        weak = {m.group().lower() for m in phrase_regex("patient_cues_weak").finditer(self.text)}
+        return len(weak) >= 2
 
     # --- one candidate -----------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class Judge:
             return Decision(
                 STAFF_PATIENT, "a full name, and the message says this person is a patient"
             )
-        if self._staff_talk(c):
+        if self._staff_talk(c) and not self._sentence_cue(c):
             return Decision(STAFF, "a name in a message about rotas, cover or training")
         if title == "public":
             if self.cue_text:
@@ -236,7 +237,7 @@ class Judge:
     ) -> str:
         lst = self.lists
         keys = [w.key for w in words]
-        if any(k in lst.drug_brands for k in keys) and not title:
+        if keys[0] in lst.drug_brands and not title:
             return "a medicine's brand name, not a person"
         if title == "patient" or strong:
             return ""
@@ -323,6 +324,11 @@ class Judge:
         """True when the words after a name say that person is being treated."""
         clause = re.split(r"[.!?\n]", after, maxsplit=1)[0][:70]
         return bool(phrase_regex("patient_events").search(clause))
+
+    def _sentence_cue(self, c: Candidate) -> bool:
+        """True when the name's own sentence talks about care (a bed, results, a scan)."""
+        start, end = self.sentences[self.words[c.first].sentence]
+        return bool(phrase_regex("patient_cues").search(self.text, start, end))
 
     def _staff_talk(self, c: Candidate) -> bool:
         """True when the name's sentence talks about rotas, cover or training."""

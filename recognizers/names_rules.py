@@ -116,7 +116,12 @@ class Finder:
             return w.is_upper and w.key not in self.lists.acronyms and not self._common(w)
         if not w.is_title or len(w.text) < 2:
             return False
-        return not self._common(w) or w.key in self.lists.place_surnames
+        # After a first name a brand is a surname too ("Callum Rennie").
+        return (
+            not self._common(w)
+            or w.key in self.lists.place_surnames
+            or (w.key in self.lists.drug_brands and w.key not in self.lists.not_names)
+        )
 
     def _common(self, w: Word) -> bool:
         return self.lists.never_name(w)

@@ -59,6 +59,7 @@ POSITIVES = [
     # a known first name and a surname in a message about care
     ("could the reg see Harriet Quigley, her bloods are back", ["Harriet Quigley"]),
     ("Gwilym Prosser's obs are due at 2", ["Gwilym Prosser"]),
+    ("Callum Rennie in for his knee scan, signed a shirt for the staff room", ["Callum Rennie"]),
     ("Siân Ní Mhaolain missed her dialysis today", ["Siân Ní Mhaolain"]),
     # Slack markup
     ("family of *Marguerite Olsen* want a call back", ["Marguerite Olsen"]),
@@ -114,6 +115,8 @@ NEGATIVES = [
     "<at>Maria Lopez</at> please pick up bed 4's bloods",
     "Tom Baxter - porter - is taking the samples down",
     "FY1 Rachel Okoro and FY2 Sam Daly swapped shifts",
+    "Hollie Brennan left her phone in the staff room, can someone ring her",
+    "Good luck to Marcus Feeney, leaving us for a charge nurse post",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
     "Olympic cyclist Dara Kilbride is visiting the children's ward",
