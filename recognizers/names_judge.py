@@ -91,6 +91,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "the_before": re.compile(r"\bthe\s+$", flags),
         "article_before": re.compile(r"\ban?\s+$", flags),
         "number_before": re.compile(r"\d+[a-z]?,?\s+$", flags),
+        "place_prep_before": re.compile(r"\b(?:from|in|at|near|into|outside|off|via)\s+$", flags),
         "prep_before": re.compile(
             r"\b(?:from|in|at|on|near|into|outside|towards|around|off|via)\s+$", flags
         ),
@@ -189,7 +190,9 @@ class Judge:
                 return Decision(BEDSIDE, "a first name, and the message says they are a patient")
             return None
         known = bool(rules & {"first", "title"})
-        if not known and self.p["prep_before"].search(before):
+        spacy_says = "spacy" in rules
+        prep = self.p["place_prep_before" if spacy_says else "prep_before"]
+        if not known and prep.search(before):
             return Decision(NOT_SURE, "two capitalised words after 'from/in/at': probably a place")
         if (
             not known

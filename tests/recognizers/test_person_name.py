@@ -61,6 +61,9 @@ POSITIVES = [
     ("Gwilym Prosser's obs are due at 2", ["Gwilym Prosser"]),
     ("Callum Rennie in for his knee scan, signed a shirt for the staff room", ["Callum Rennie"]),
     ("Siân Ní Mhaolain missed her dialysis today", ["Siân Ní Mhaolain"]),
+    # names the lists do not know, found by spaCy and the message's care talk
+    ("please keep an eye on Ebube Onwuachi, drowsy since lunch", ["Ebube Onwuachi"]),
+    ("Anastazja Wrobel needs an interpreter for the ward round", ["Anastazja Wrobel"]),
     # Slack markup
     ("family of *Marguerite Olsen* want a call back", ["Marguerite Olsen"]),
     # lower case
@@ -116,6 +119,8 @@ NEGATIVES = [
     "Tom Baxter - porter - is taking the samples down",
     "FY1 Rachel Okoro and FY2 Sam Daly swapped shifts",
     "Hollie Brennan left her phone in the staff room, can someone ring her",
+    "North West Ambulance Service report 2 hour delays",
+    "Macmillan Cancer Support drop-in is on Tuesdays",
     "Good luck to Marcus Feeney, leaving us for a charge nurse post",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
