@@ -13,6 +13,7 @@ from functools import cache
 
 from discretion.recognizers.lexicons import lexicon
 from discretion.recognizers.names_rules import ID_AFTER, ID_BEFORE, Candidate, Finder
+from discretion.recognizers.names_slugs import file_lines
 from discretion.recognizers.names_words import phrase_regex
 
 # Scores. The PERSON threshold (defaults.yaml) sits between NOT_SURE and CONTEXT.
@@ -112,6 +113,7 @@ class Judge:
         self.allow = allow
         self.p = _patterns()
         self.cue_text = self._patient_cues()
+        self.files = file_lines(self.text)
         self._greeted: set[int] = set()  # candidates (by first word) greeted as staff
         self.sentences: dict[int, tuple[int, int]] = {}
         for w in self.words:
@@ -175,6 +177,10 @@ class Judge:
             return Decision(
                 TITLED, "written SURNAME, Firstname, the way patient records list people"
             )
+        if full and any(s <= start and end <= e for s, e in self.files):
+            if self._staff_talk(c) and not self._sentence_cue(c):
+                return Decision(STAFF, "a name in a file about rotas, cover or training")
+            return Decision(TITLED, "a name in the name of an attached file")
         if full and id_next:
             return Decision(TITLED, "a full name next to a patient number, date of birth or bed")
         if "re" in rules and (full and rules & {"first", "spacy"}):

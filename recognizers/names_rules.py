@@ -166,6 +166,7 @@ class Finder:
         self._propn()
         self._single()
         self._initials()
+        self._initial_surname()
         return self.merged()
 
     def _first_name(self, i: int) -> None:
@@ -426,6 +427,17 @@ class Finder:
             after = self.text[w.end : w.end + 30]
             if _BED_AFTER.match(after) or _BED_BEFORE.search(before):
                 self.add(k, k, "initials")
+
+    def _initial_surname(self) -> None:
+        """An initial and a surname: "J Smith", "J. Smith" (judged like a full name)."""
+        for k, w in enumerate(self.words[:-1]):
+            if len(w.text) != 1 or not w.text.isupper() or w.text in "AI":
+                continue
+            nxt = self.words[k + 1]
+            gap = self.text[w.end : nxt.start]
+            if re.fullmatch(r"\.?[ \t]+", gap) and self.surname_ok(nxt) and not w.possessive:
+                last = self.extend(k + 1, limit=2)
+                self.add(k, last, "initial")
 
     # --- merging -----------------------------------------------------------------
 

@@ -25,6 +25,12 @@ _FILE = re.compile(
     r"heic|tiff?|msg|eml|zip|dcm)\b",
     re.IGNORECASE,
 )
+# A whole line that is a file name, spaces allowed ("J Smith MRI report.pdf").
+FILE_LINE = re.compile(
+    r"(?m)^[ \t]*[^\n/\\]{1,150}\.(?:pdf|docx?|xlsx?|csv|txt|rtf|odt|pptx?|jpe?g|png|gif|heic|"
+    r"tiff?|msg|eml|zip|dcm)[ \t]*$",
+    re.IGNORECASE,
+)
 # A bare slug: two or more letter runs joined by _ or - ("pt-jsmith", "jane_doe_referral").
 _SLUG = re.compile(r"(?<![\w#@/.-])[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+(?![\w@/-])")
 # Parts of a slug: letter runs, with camelCase cut ("JaneDoe" -> "Jane", "Doe").
@@ -126,3 +132,8 @@ def slug_names(text: str) -> Iterator[SlugName]:
 def link_spans(text: str) -> list[tuple[int, int]]:
     """Where links, e-mail addresses and mentions are: the word rules do not look inside."""
     return [m.span() for regex in (URL, EMAIL, MENTION) for m in regex.finditer(text)]
+
+
+def file_lines(text: str) -> list[tuple[int, int]]:
+    """Where whole lines are file names (the names of attached files end up there)."""
+    return [m.span() for m in FILE_LINE.finditer(text)]

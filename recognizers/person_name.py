@@ -49,6 +49,7 @@ RULE_NAMES = {
     "bedside": "a first name by a bed",
     "single": "a first name",
     "initials": "initials by a bed",
+    "initial": "an initial and a surname",
 }
 
 

@@ -75,6 +75,8 @@ POSITIVES = [
     ("RT bed 9 still waiting for his 2nd dose", ["RT"]),
     # slugs: file names, channel names, links
     ("see attached referral_letter_harriet_quigley.pdf", ["harriet_quigley"]),
+    ("scan attached\n\nK Fothergill MRI knee.pdf", ["K Fothergill"]),
+    ("J. Okafor bed 3 needs a BM", ["J. Okafor"]),
     ("moved to #pt-tbaxter for the MDT", ["tbaxter"]),
     ("notes here https://epr.example.nhs.uk/patient/view?name=ruth+abernethy", ["ruth+abernethy"]),
 ]
@@ -121,6 +123,8 @@ NEGATIVES = [
     "Hollie Brennan left her phone in the staff room, can someone ring her",
     "North West Ambulance Service report 2 hour delays",
     "Macmillan Cancer Support drop-in is on Tuesdays",
+    "new rota attached\n\nRota April - Jane Smith.xlsx",
+    "J Fenwick from HR rang about the pension forms",
     "Good luck to Marcus Feeney, leaving us for a charge nurse post",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
