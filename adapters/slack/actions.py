@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from discretion.adapters.slack import blocks as b
 from discretion.adapters.slack.client import call
 from discretion.adapters.slack.events import file_names, sent_at
-from discretion.adapters.slack.refs import BadRef, MessageRef
+from discretion.adapters.slack.refs import WARNING_KEY, BadRef, MessageRef
 from discretion.logs import get_logger
 from discretion.message import Message
+from discretion.warnings_log import DELETED, NOT_PATIENT_DATA, REPLACED, REPORTED, note_outcome
 
 if TYPE_CHECKING:
     from discretion.adapters.slack.app import SlackAdapter
@@ -123,6 +124,8 @@ def register(adapter: SlackAdapter) -> None:
                 blocks=[],
             ),
         )
+        if done is not None:
+            await note_outcome(adapter.services.store, ref.extra.get(WARNING_KEY), REPLACED)
         await tell(
             adapter,
             ref,
@@ -147,6 +150,8 @@ def register(adapter: SlackAdapter) -> None:
             "chat.delete",
             adapter.client.chat_delete(token=token, channel=ref.channel, ts=ref.ts),
         )
+        if done is not None:
+            await note_outcome(adapter.services.store, ref.extra.get(WARNING_KEY), DELETED)
         await tell(
             adapter,
             ref,
@@ -239,6 +244,7 @@ async def file_report(
         log.error("slack.report_failed", channel=ref.channel, error=type(exc).__name__)
         return REPORT_FAILED
     log.info("slack.reported", reference=reference, channel=ref.channel, source=source)
+    await note_outcome(store, ref.extra.get(WARNING_KEY), REPORTED, incident_reference=reference)
     return (
         f"Thank you. Your report is *{reference}*. The data protection team has been told "
         "and will be in touch; quote the reference if you contact them."
@@ -272,6 +278,7 @@ async def record_false_alarm(
         log.error("slack.false_positive_failed", error=type(exc).__name__)
         return
     log.info("slack.false_positive", channel=ref.channel, kinds=list(dict.fromkeys(ref.kinds)))
+    await note_outcome(store, ref.extra.get(WARNING_KEY), NOT_PATIENT_DATA)
 
 
 async def flagged_words(adapter: SlackAdapter, ref: MessageRef) -> str | None:

@@ -24,12 +24,13 @@ from discretion.adapters.slack.batching import MAX_BATCH, AssessBatcher
 from discretion.adapters.slack.blocks import warning_blocks, warning_text
 from discretion.adapters.slack.client import call, make_client
 from discretion.adapters.slack.events import Skip, SlackMessage, from_event
-from discretion.adapters.slack.refs import MessageRef
+from discretion.adapters.slack.refs import WARNING_KEY, MessageRef
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.assessment import Assessment
 from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
+from discretion.warnings_log import new_warning_id, note_warning
 from discretion.work import WorkQueue
 
 log = get_logger("discretion.adapters.slack")
@@ -174,6 +175,7 @@ class SlackAdapter:
     async def warn(self, found: SlackMessage, assessment: Assessment, *, quiet: bool) -> bool:
         """Send the private warning for one assessed message."""
         can_edit = await self.user_token(found.team_id, found.user) is not None
+        warning_id = new_warning_id()
         notice = build_notice(
             assessment,
             policy_url=self.services.settings.policy_url,
@@ -192,7 +194,8 @@ class SlackAdapter:
             recognizers=tuple(dict.fromkeys(f.recognizer for f in assessment.findings)),
             reasons=tuple(assessment.reasons),
             excerpt=assessment.redacted,
-            extra=self.hash_extra(found.message.text),
+            # The warning's id rides in every button, so a click can say what followed it.
+            extra={**self.hash_extra(found.message.text), WARNING_KEY: warning_id},
         )
         data = await call(
             "chat.postEphemeral",
@@ -214,6 +217,14 @@ class SlackAdapter:
             self.counters.failed += 1
             return False
         self.counters.warned += 1
+        await note_warning(
+            self.services.store,
+            assessment,
+            warning_id=warning_id,
+            platform="slack",
+            channel=found.channel,
+            workspace=found.team_id or "",
+        )
         return True
 
     # --- helpers the actions share -------------------------------------------------

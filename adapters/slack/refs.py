@@ -14,6 +14,8 @@ from typing import Any
 MAX_KINDS = 12
 MAX_REASONS = 3
 MAX_REASON_CHARS = 240
+# The key in ``MessageRef.extra`` for the warning's id (see discretion.warnings_log).
+WARNING_KEY = "warning"
 
 
 class BadRef(ValueError):
