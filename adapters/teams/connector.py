@@ -115,6 +115,8 @@ class Messenger:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._clients: dict[str, Any] = {}
+        # One creation at a time per poster: two warnings at once must not open two chats.
+        self._creating: dict[tuple[str, str], asyncio.Lock] = {}
         self.retries = 0
         self.sent = 0
         self.failed = 0
@@ -213,10 +215,20 @@ class Messenger:
         self, poster: Poster, origin: Origin, *, fresh: bool = False
     ) -> PersonalConversation:
         """The poster's 1:1 chat with the bot: remembered, or created with tenant and AAD id."""
-        if not fresh:
-            known = await self.references.get(poster.tenant_id, poster.aad_object_id)
-            if known is not None:
-                return known
+        key = (poster.tenant_id, poster.aad_object_id)
+        lock = self._creating.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                if not fresh:
+                    known = await self.references.get(*key)
+                    if known is not None:
+                        return known
+                return await self._create_personal(poster, origin)
+        finally:
+            if not lock.locked():
+                self._creating.pop(key, None)
+
+    async def _create_personal(self, poster: Poster, origin: Origin) -> PersonalConversation:
         client = await self.client(origin.service_url)
         params = ConversationParameters(
             is_group=False,
