@@ -18,6 +18,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from discretion import warnings_log
 from discretion.adapters.teams.cards import (
     INPUT_ACTIONS_TAKEN,
     INPUT_WHAT_HAPPENED,
@@ -135,7 +136,10 @@ class TeamsHandler:
         # The core redacted the text it read; the poster sees their own words, mentions
         # and all, with the same findings taken out.
         redacted = shown_redacted(found, assessment)
-        ref = self._ref(found, assessment, redacted)
+        # The id travels in the card's buttons, so a click can say what followed the warning.
+        ref = dataclasses.replace(
+            self._ref(found, assessment, redacted), warning=warnings_log.new_warning_id()
+        )
         notice = build_notice(
             assessment,
             policy_url=self.services.settings.policy_url,
@@ -157,6 +161,15 @@ class TeamsHandler:
             summary=notice.headline,
         )
         self._count(f"warned_{outcome}")
+        if outcome == "personal":  # only then did the poster get the card and its buttons
+            await warnings_log.note_warning(
+                self.services.store,
+                assessment,
+                warning_id=ref.warning,
+                platform=PLATFORM,
+                channel=ref.where,
+                workspace=ref.team or ref.tenant,
+            )
         if self.hider is not None and not quiet:
             hidden = await self.hider.hide(
                 Target(
@@ -295,6 +308,9 @@ class TeamsHandler:
                     actor=f"teams:{reporter}",
                 )
                 log.info("teams.breach_reported", reference=reference, kinds=sorted(ref.kinds))
+                await warnings_log.note_outcome(
+                    store, ref.warning, warnings_log.REPORTED, incident_reference=reference
+                )
                 await self._reply(service_url, conversation_id, report_received_card(reference))
                 return reference
             await reporting.record_false_positive(
@@ -309,6 +325,7 @@ class TeamsHandler:
                 ),
             )
             log.info("teams.false_positive", kinds=sorted(ref.kinds))
+            await warnings_log.note_outcome(store, ref.warning, warnings_log.NOT_PATIENT_DATA)
             await self._reply(service_url, conversation_id, not_patient_data_card())
             return "false_positive"
         except reporting.ReportError as exc:

@@ -45,6 +45,8 @@ class WarningRef:
     excerpt: str = ""  # the redacted version only
     digest: str = ""  # HMAC of the text under the install's key, when the store has one
     config_version: str = ""
+    # The warning's opaque id (discretion.warnings_log), so a click can say what followed.
+    warning: str = ""
 
     @property
     def where(self) -> str:
@@ -138,6 +140,7 @@ class WarningRef:
             excerpt=text("excerpt", MAX_EXCERPT + 10),
             digest=text("digest", 64),
             config_version=text("config_version"),
+            warning=text("warning", 64),
         )
         inputs = {k: v for k, v in value.items() if k not in (ACTION_KEY, "ref")}
         return action, ref, inputs
