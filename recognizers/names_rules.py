@@ -299,13 +299,25 @@ class Finder:
         """Names as records list them: "WHITTAKER, Eleanor" or "WHITTAKER Eleanor"."""
         w = self.words[i]
         lst = self.lists
-        if not (w.is_upper and w.key not in lst.acronyms and not self._common(w)):
-            return
         if i + 1 >= len(self.words) or w.possessive:
             return
         nxt = self.words[i + 1]
         gap = self.gap_after(i)
         if not nxt.is_title or self._common(nxt):
+            return
+        if w.is_title:
+            # "Smith, John (DOB ...)": only as a record line, or a list of names would match.
+            starts_run = not (i and self.spaced(i - 1) and self.words[i - 1].is_title)
+            if (
+                starts_run
+                and self.surname_ok(w)
+                and _EPR_COMMA.fullmatch(gap)
+                and (nxt.key in lst.first or self.pos(nxt) == "PROPN")
+                and ID_AFTER.match(self.text[nxt.end : nxt.end + 40])
+            ):
+                self.add(i, i + 1, "epr")
+            return
+        if not (w.is_upper and w.key not in lst.acronyms and not self._common(w)):
             return
         if (
             _EPR_COMMA.fullmatch(gap)
@@ -413,8 +425,13 @@ class Finder:
             after = self.text[w.end : w.end + 30]
             if _BED_AFTER.match(after) or _BED_BEFORE.search(before):
                 self.add(k, k, "bedside")
-            else:
-                self.add(k, k, "single")
+                continue
+            # Part of the name of something: "St John Ambulance", "John Lewis vouchers".
+            if k and self.words[k - 1].key in {"st", "saint"}:
+                continue
+            if self.spaced(k) and self.words[k + 1].text[:1].isupper():
+                continue
+            self.add(k, k, "single")
 
     def _initials(self) -> None:
         """Initials next to a bed: "JB bed 4", "bed 4 - JB" (ward names like AMU excluded)."""

@@ -50,6 +50,8 @@ POSITIVES = [
     # record layouts
     ("bloods back for WHITFIELD, Agatha - potassium 6.1", ["WHITFIELD, Agatha"]),
     ("OYELOWO Yetunde still waiting for the ortho review", ["OYELOWO Yetunde"]),
+    ("Pilkington, Maud (DOB 07/07/1937) for the frailty list", ["Pilkington, Maud"]),
+    ("Łukasz Wiśniewski bed 11 needs his insulin", ["Łukasz Wiśniewski"]),
     # full names next to identifiers, beds and ages
     ("Bed 7 - Percival Dunmore, 81, hip # awaiting theatre", ["Percival Dunmore"]),
     ("Wen Xiaoling 401 223 9987 for the fracture clinic", ["Wen Xiaoling"]),
@@ -125,6 +127,8 @@ NEGATIVES = [
     "Macmillan Cancer Support drop-in is on Tuesdays",
     "new rota attached\n\nRota April - Jane Smith.xlsx",
     "J Fenwick from HR rang about the pension forms",
+    "St John Ambulance crews are in ED tonight",
+    "Ravi, Lowri and Gary are on nights, Beth is NIC",
     "Good luck to Marcus Feeney, leaving us for a charge nurse post",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
