@@ -143,7 +143,7 @@ def render_check(assessment: Any) -> str:
         lines.append("")
         lines.append("Why it matters:")
         lines.extend(f"  {r}" for r in assessment.reasons)
-    if assessment.redacted and assessment.findings:
+    if assessment.warn:
         lines.append("")
         lines.append("Safe to post instead:")
         lines.append(f"  {assessment.redacted}")

@@ -191,10 +191,11 @@ class Engine:
                 f"Only the first {len(scanned):,} characters were checked: the message is too long "
                 "to check in full. Please do not paste long clinical documents into chat."
             )
+        # No warning, no rewrite: the poster is told nothing, so the text stands as written.
         spans = [
             Span(f.start, f.end, f.entity_type, f.score)
             for f in findings
-            if f.end <= len(text) and f.category == "identifier"
+            if verdict.warn and f.end <= len(text) and f.category == "identifier"
         ]
         if verdict.warn:
             # Generalise the details too: low scores so a direct identifier's placeholder wins.

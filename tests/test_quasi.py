@@ -107,3 +107,10 @@ def test_every_quasi_list_ships_and_parses():
     for category in CATEGORIES:
         assert len(build_table([f"quasi_{category}"])) >= 5, category
     assert len(build_table(["quasi_large_place"])) >= 20
+
+
+def test_a_long_number_the_model_calls_a_date_is_not_a_time(engine):
+    from discretion.message import Message
+
+    a = engine.assess(Message("ring estates on 0113 496 0777 about the broken hoist"))
+    assert not [f for f in a.findings if f.entity_type == "QUASI_TIME"]

@@ -273,6 +273,8 @@ class QuasiExtractor:
                     "place", ent.start_char, ent.end_char, factor, "a named place", label
                 )
             elif label in ("DATE", "TIME"):
+                if sum(ch.isdigit() for ch in text) >= 6 and not _DATE_TEXT.search(text):
+                    continue  # a phone, bleep or reference number the small model calls a date
                 if _AGE_TEXT.search(text):
                     yield QuasiSpan("age", ent.start_char, ent.end_char, 1.0, _LABELS["age"], label)
                     continue
