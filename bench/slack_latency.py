@@ -78,6 +78,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def _own_folder(parent: str, port: int) -> str:
+    path = Path(parent) / str(port)
+    path.mkdir()
+    return str(path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,7 +137,9 @@ async def run(args: argparse.Namespace) -> int:
     procs = [
         subprocess.Popen(
             [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
+            # Each its own folder (and so its own ./var database): replicas sharing one
+            # SQLite file would race to create it.
+            cwd=_own_folder(workdir, port),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL if args.quiet else None,
