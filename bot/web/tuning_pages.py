@@ -37,6 +37,7 @@ from discretion.tuning import (
     recognizer_entities,
     site_path,
 )
+from discretion.warnings_log import OUTCOMES, WarningStats, warning_stats
 from discretion.web.context import DASHBOARD, Visit, page
 from discretion.web.models import ADMIN
 
@@ -45,7 +46,7 @@ log = get_logger("discretion.web.tuning")
 ROLES = frozenset({ADMIN})
 BASE = "/dashboard/tuning"
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"chart.umd.min.js", "tuning.js"}
+ASSETS = {"chart.umd.min.js", "tuning.js", "warnings.js"}
 MAX_TRY_CHARS = 20_000
 MAX_CORPUS_BYTES = 1_500_000
 REPORT_LIMIT = 2000
@@ -153,6 +154,37 @@ def _chart_data(reports: list[Any], incidents: list[Any], visit: Visit) -> dict[
     }
 
 
+# What followed a warning, in the words the page uses (a warning can have several).
+OUTCOME_WORDS = {
+    "deleted": "Deleted",
+    "replaced": "Replaced by the redacted version",
+    "reported": "Reported as a breach",
+    "not_patient_data": "Not patient data",
+    "none": "None of these",
+}
+
+
+def _warning_chart(stats: WarningStats) -> dict[str, Any]:
+    """The warnings charts' data: counts per day, channel and kind; outcomes as percentages."""
+    keys = [*OUTCOMES, "none"]
+    return {
+        "day": {"labels": stats.days, "count": stats.per_day},
+        "channel": {
+            "labels": [c for c, _ in stats.per_channel],
+            "count": [n for _, n in stats.per_channel],
+        },
+        "type": {
+            "labels": [t for t, _ in stats.per_type],
+            "count": [n for _, n in stats.per_type],
+        },
+        "outcome": {
+            "labels": [OUTCOME_WORDS[k] for k in keys],
+            "share": [round(100 * stats.share(k), 1) for k in keys],
+            "count": [stats.followed.get(k, 0) for k in keys],
+        },
+    }
+
+
 def _recognizer_rows(
     tuner: Tuner, settings: Settings, engine: Any, groups: list[ReportGroup]
 ) -> list[dict[str, Any]]:
@@ -186,9 +218,13 @@ async def overview(visit: Visit) -> web.StreamResponse:
     base = proposal.settings if proposal is not None else None
     groups = group_reports(reports, settings, engine, base)
     reloader = services.extras.get("reloader")
+    warned = await warning_stats(visit.dashboard.store, now=visit.dashboard.now(), days=CHART_DAYS)
     return _secured(
         visit.render(
             "tuning/overview.html",
+            warned=warned,
+            warning_chart=_warning_chart(warned),
+            outcome_words=OUTCOME_WORDS,
             settings=settings,
             site=tuner.site(),
             proposed=tuner.proposed(),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from discretion import warnings_log as wl
 from discretion.reporting import FalsePositiveReport, record_false_positive
 from discretion.store import Store
 
@@ -94,6 +95,15 @@ async def _seed(db_url: str) -> None:
                     flagged_text=flagged,
                 ),
             )
+        # Three warnings: one deleted, one reported, one with nothing after it.
+        made = [
+            await wl.record_warning(
+                store, platform="slack", channel=channel, entity_types=["LOCAL_MRN"]
+            )
+            for channel in ("C0WARD9", "C0WARD9", "C0THEATRE")
+        ]
+        await wl.record_outcome(store, made[0], wl.DELETED)
+        await wl.record_outcome(store, made[1], wl.REPORTED, incident_reference="DSC-2026-00001")
     finally:
         await store.close()
 
@@ -190,8 +200,18 @@ def test_admin_tunes_compares_and_puts_a_proposal_in_service(server: Server, pag
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tuning the recognizers")
     expect(page.locator("#version-in-use")).to_contain_text("ward-9@")
-    # Chart.js, served by this server under the page's CSP, draws the three charts.
-    page.wait_for_function("() => window.Chart && Object.keys(window.Chart.instances).length === 3")
+    # Chart.js, served by this server under the page's CSP, draws the three report charts
+    # and the four warnings charts.
+    page.wait_for_function("() => window.Chart && Object.keys(window.Chart.instances).length === 7")
+    drawn = page.evaluate(
+        "() => Object.values(window.Chart.instances).map(c => [c.canvas.id, c.data.datasets[0].data])"
+    )
+    warnings_drawn = {id_: data for id_, data in drawn if id_.startswith("chart-warnings-")}
+    assert sum(warnings_drawn["chart-warnings-per-day"]) == 3
+    assert warnings_drawn["chart-warnings-per-channel"] == [2, 1]
+    assert warnings_drawn["chart-warnings-outcomes"][:3] == [33.3, 0, 33.3]
+    expect(page.locator("#warnings-total")).to_contain_text("3 private warnings")
+    expect(page.locator("#warning-outcomes")).to_contain_text("Reported as a breach")
     expect(page.locator("#report-groups tbody tr")).to_have_count(1)
     expect(page.locator("#report-groups")).to_contain_text("WardMrn")
 
