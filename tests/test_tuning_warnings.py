@@ -48,7 +48,7 @@ async def test_the_page_shows_warnings_and_what_followed(client):  # noqa: F811
     shares = dict(zip(data["outcome"]["labels"], data["outcome"]["share"], strict=True))
     assert shares == {
         "Deleted": 25.0,
-        "Replaced by the redacted version": 25.0,
+        "Redacted version posted": 25.0,
         "Reported as a breach": 25.0,
         "Not patient data": 0.0,
         "None of these": 50.0,

@@ -157,7 +157,7 @@ def _chart_data(reports: list[Any], incidents: list[Any], visit: Visit) -> dict[
 # What followed a warning, in the words the page uses (a warning can have several).
 OUTCOME_WORDS = {
     "deleted": "Deleted",
-    "replaced": "Replaced by the redacted version",
+    "replaced": "Redacted version posted",
     "reported": "Reported as a breach",
     "not_patient_data": "Not patient data",
     "none": "None of these",
