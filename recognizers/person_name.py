@@ -3,9 +3,10 @@
 spaCy's small English model finds some names and misses or mislabels many in ward
 chat ("Siobhan Doherty" comes out as an organisation), so names come from rules
 first: titles (Mrs Jones), patient cues (pt john smith), record layouts
-(SMITH, John; Name: ...), known first names followed by a surname, capitalised
-words next to an NHS number, date of birth or bed, and names inside file names,
-channel names and links. spaCy's PERSON entities add to these.
+(SMITH, John; Name: ...), known first names followed by a surname, an initial and a
+surname, capitalised words next to an NHS number, date of birth or bed, initials or a
+first name next to a bed, and names inside file names, channel names and links.
+spaCy's PERSON entities and proper-noun tags add to these.
 
 Every candidate is then judged (see ``names_judge``): staff titles and roles,
 greetings, sign-offs and the site's staff allow list make a name a colleague's;

@@ -129,6 +129,7 @@ NEGATIVES = [
     "J Fenwick from HR rang about the pension forms",
     "St John Ambulance crews are in ED tonight",
     "Ravi, Lowri and Gary are on nights, Beth is NIC",
+    "Lisa Grantham is the new ward clerk on 9, say hello",
     "Good luck to Marcus Feeney, leaving us for a charge nurse post",
     "lovely email thanking Megan Tulloch and the day team",
     "Mr Abernathy is operating all day, his reg will see the post-ops",
