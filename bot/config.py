@@ -293,6 +293,35 @@ class EscalationSettings(_Strict):
         return v
 
 
+class RetentionSettings(_Strict):
+    """How long each kind of record is kept before the retention job removes it (discretion.retention).
+
+    ``None`` means "kept for ever". Thread memory is not here: it is bounded by
+    ``risk.memory_window_hours`` (24 h by default) in the thread store itself, and
+    dashboard sign-ins and used report links go when they expire.
+    """
+
+    # Closed cases are anonymised (the skeleton and its audit trail stay) this long after closing.
+    incidents_days: float | None = Field(None, ge=1)
+    # Append-only by design: only None is accepted (see discretion.retention for why and how).
+    audit_events_days: None = None
+    false_positive_days: float | None = Field(90, ge=1)
+    # The tally of private warnings behind the admins' charts (no words, only kinds and counts).
+    warnings_days: float | None = Field(365, ge=1)
+    check_every_hours: float = Field(6, gt=0, le=24 * 7)
+
+    @field_validator("audit_events_days", mode="before")
+    @classmethod
+    def _audit_kept(cls, v: Any) -> None:
+        if v is not None:
+            raise ValueError(
+                "the audit trail is kept for ever: the database refuses to delete it, so that "
+                "nobody can hide what was done to a case. Leave this out (or set it to null); "
+                "removing old audit events is a job for the database owner, see discretion.retention"
+            )
+        return None
+
+
 class Settings(_Strict):
     """The whole site configuration, after defaults and the site file are merged."""
 
@@ -308,6 +337,7 @@ class Settings(_Strict):
     channels: Channels = Field(default_factory=Channels)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     policy_url: str = "https://www.gmc-uk.org/professional-standards/ethical-hub/using-social-media-as-a-medical-professional"
     # A digest of the merged configuration; filled in by the loader.
     fingerprint: str = ""

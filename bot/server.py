@@ -31,6 +31,7 @@ log = get_logger("discretion.server")
 # "module:function" mounts, in order. Each adds its routes or returns None.
 EXTENSIONS: list[str] = [
     "discretion.store.mount:mount",
+    "discretion.retention:mount",
     "discretion.reload:mount",
     "discretion.adapters.slack.mount:mount",
     "discretion.web.mount:mount",
