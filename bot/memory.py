@@ -3,16 +3,18 @@
 For each (author, conversation) the store keeps, per message, when it was sent,
 its patient-context score and, per detail category, the strongest weight and
 keyed hashes of the details. Never the text: the hashes use a secret key made
-fresh for each process, so they cannot be reversed or matched elsewhere. Entries
+fresh for each process (or, when ``REDIS_URL`` makes replicas share memory, one
+derived from the install key), so they cannot be reversed or matched elsewhere. Entries
 expire after the window; the number of conversations and of messages per
 conversation is bounded. :class:`ThreadStore` is the interface a shared store
-(Redis) implements to replace :class:`InMemoryThreadStore`.
+(Redis, :mod:`discretion.memory_redis`) implements to replace :class:`InMemoryThreadStore`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -93,7 +95,8 @@ class DetailHasher:
     """Keyed hashes of details, so a repeated detail is not counted twice."""
 
     def __init__(self, key: bytes | None = None):
-        self._key = key or secrets.token_bytes(32)
+        self._key = key or (shared_key() if os.environ.get("REDIS_URL") else None)
+        self._key = self._key or secrets.token_bytes(32)
 
     def __call__(self, category: str, surface: str) -> str:
         """A short keyed digest of one detail (normalised), safe to keep."""
@@ -116,11 +119,29 @@ def message_time(message: Message) -> float:
     return message.sent_at.timestamp() if message.sent_at is not None else time.time()
 
 
+SHARED_PURPOSE = b"discretion thread memory v1"
+
+
+def shared_key() -> bytes:
+    """The details' hashing key every replica shares: derived from the install key.
+
+    Replicas sharing thread memory in Redis must hash a detail the same way, so the
+    key comes from ``DISCRETION_SECRET_KEY`` (given to every replica), not from chance.
+    """
+    from discretion.store.secret import load_install_key
+
+    return hmac.new(load_install_key(), SHARED_PURPOSE, hashlib.sha256).digest()
+
+
 def memory_for(settings: Any) -> ThreadStore | None:
-    """The thread memory the engine should use for a run."""
+    """The thread memory the engine should use: Redis when ``REDIS_URL`` is set, else in-process."""
     risk = getattr(settings, "risk", None)
     if risk is None:
         return None
+    if os.environ.get("REDIS_URL"):
+        from discretion.memory_redis import redis_thread_store
+
+        return redis_thread_store(os.environ["REDIS_URL"], settings)
     return InMemoryThreadStore(
         risk.memory_window_hours * 3600, risk.memory_max_threads, risk.memory_max_messages
     )
