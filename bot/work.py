@@ -4,18 +4,29 @@ Platforms want an answer within seconds (Slack: 3 s); assessing can take longer
 under load. Adapters acknowledge at once and hand the work here; a fixed number
 of workers take it in order. When the queue is full, ``submit`` waits briefly
 rather than dropping; on shutdown the workers finish what was accepted.
+
+Jobs may also be data: ``register(kind, handler)`` once, then
+``submit_event(kind, payload)`` with a JSON-able dict. That is the form a shared
+queue needs (``discretion.work_redis``: a Redis stream any replica can take work
+from); :func:`queue_from_env` picks one by ``DISCRETION_QUEUE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from discretion.logs import get_logger
 
 log = get_logger("discretion.work")
 
 Job = Callable[[], Awaitable[None]]
+# A job given as data: the handler registered for its kind gets the payload.
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+QUEUE_ENV = "DISCRETION_QUEUE"
 
 
 class WorkQueue:
@@ -28,6 +39,7 @@ class WorkQueue:
         self._tasks: list[asyncio.Task[None]] = []
         self.completed = 0
         self.failed = 0
+        self.handlers: dict[str, Handler] = {}
 
     @property
     def depth(self) -> int:
@@ -46,6 +58,16 @@ class WorkQueue:
             await self.start()
         assert self._queue is not None
         await self._queue.put(job)
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Name the coroutine that runs jobs of ``kind`` (see :meth:`submit_event`)."""
+        self.handlers[kind] = handler
+
+    async def submit_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """Queue a job given as data: ``handler(payload)`` for the registered ``kind``."""
+        if kind not in self.handlers:
+            raise KeyError(f"no handler registered for {kind!r}")
+        await self.submit(partial(self.handlers[kind], payload))
 
     async def join(self) -> None:
         """Wait until every accepted job has run."""
@@ -78,3 +100,17 @@ class WorkQueue:
                 log.error("job failed", worker=n, error=type(exc).__name__)
             finally:
                 queue.task_done()
+
+
+def queue_from_env(maxsize: int = 10_000, workers: int = 4) -> Any:
+    """A Redis Streams queue when ``REDIS_URL`` and ``DISCRETION_QUEUE=redis`` are set, else this one.
+
+    The Redis one is shared by every replica (see :mod:`discretion.work_redis`); it
+    needs ``DISCRETION_SECRET_KEY``, the same on every replica, to encrypt what it holds.
+    """
+    url = os.environ.get("REDIS_URL")
+    if url and os.environ.get(QUEUE_ENV, "").strip().lower() == "redis":
+        from discretion.work_redis import RedisStreamQueue
+
+        return RedisStreamQueue.from_env(url, maxsize=maxsize, workers=workers)
+    return WorkQueue(maxsize=maxsize, workers=workers)

@@ -1,0 +1,321 @@
+"""The work queue in Redis Streams: any replica takes work, a killed replica loses nothing.
+
+When ``REDIS_URL`` and ``DISCRETION_QUEUE=redis`` are set, an accepted event is
+added to one Redis stream (XADD) instead of this process's memory. Every replica
+reads the stream through one consumer group, so the replica that received an
+event is not necessarily the one that checks it. An entry stays "pending" for the
+replica that read it until it has been handled, then it is acknowledged and
+deleted (XACK + XDEL). If a replica dies (SIGKILL, a lost node), its pending
+entries sit idle; after ``claim_after_seconds`` another replica claims them
+(XAUTOCLAIM) and handles them. So nothing accepted is lost.
+
+Events carry message text, so each entry is encrypted (Fernet: AES with an
+authentication tag) under a key derived from ``DISCRETION_SECRET_KEY``, which every
+replica shares; Redis never holds readable text. The stream is capped (MAXLEN,
+approximate) well above the queue's size as a last guard on memory; ``submit_event``
+waits for room before that is reached, so the cap never cuts unhandled work in
+normal running.
+
+A replica that is slow rather than dead for longer than ``claim_after_seconds``
+would have its work claimed and done twice; the default (60 s) is far above any
+assessment. Graceful shutdown stops taking new entries from others only once the
+stream is empty or ``drain_seconds`` have passed, finishes what it holds, and
+leaves anything left in Redis for the other replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from cryptography.fernet import Fernet, InvalidToken
+from redis.exceptions import RedisError, ResponseError
+
+from discretion.logs import get_logger
+from discretion.store.secret import KEY_ENV, load_install_key
+from discretion.work import Handler, Job
+
+log = get_logger("discretion.work")
+
+STREAM = "discretion:work"
+GROUP = "discretion"
+PURPOSE = b"discretion work queue v1"
+# How long an idle consumer with nothing pending is kept in the group's list.
+FORGET_CONSUMER_MS = 3_600_000
+
+
+def queue_key() -> bytes:
+    """The Fernet key for queued events, derived from the install key (every replica's alike)."""
+    derived = hmac.new(load_install_key(), PURPOSE, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(derived)
+
+
+class RedisStreamQueue:
+    """A work queue on a Redis stream read by a consumer group; jobs are registered kinds + data."""
+
+    def __init__(
+        self,
+        client: Any,
+        key: bytes,
+        *,
+        maxsize: int = 10_000,
+        workers: int = 4,
+        stream: str = STREAM,
+        group: str = GROUP,
+        consumer: str | None = None,
+        claim_after_seconds: float = 60.0,
+        block_ms: int = 1000,
+        drain_seconds: float = 20.0,
+    ):
+        self.client = client
+        self.maxsize = maxsize
+        self.workers = workers
+        self.stream = stream
+        self.group = group
+        # Unique per process: a restarted replica is a new consumer, its old entries get claimed.
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.claim_after_ms = int(claim_after_seconds * 1000)
+        self.block_ms = block_ms
+        self.drain_seconds = drain_seconds
+        self.handlers: dict[str, Handler] = {}
+        self.completed = 0
+        self.failed = 0
+        self.claimed = 0
+        self._fernet = Fernet(key)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight = 0
+        self._stopping = False
+        self._depth = 0
+        # Closures cannot go to Redis; the few jobs submitted that way run in this process.
+        self._local: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_env(cls, url: str, *, maxsize: int = 10_000, workers: int = 4) -> RedisStreamQueue:
+        """A queue on ``url``; refuses to start without ``DISCRETION_SECRET_KEY`` (see module doc)."""
+        if not os.environ.get(KEY_ENV):
+            raise RuntimeError(
+                f"DISCRETION_QUEUE=redis needs {KEY_ENV}, the same on every replica, "
+                "so that each can read the work the others queue"
+            )
+        client = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        claim = float(os.environ.get("DISCRETION_QUEUE_CLAIM_SECONDS", "60"))
+        return cls(client, queue_key(), maxsize=maxsize, workers=workers, claim_after_seconds=claim)
+
+    # --- the WorkQueue interface ------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Entries in the stream when last looked (waiting or being handled, all replicas)."""
+        return self._depth
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Name the coroutine that runs jobs of ``kind``; every replica registers the same."""
+        self.handlers[kind] = handler
+
+    async def submit_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """Add a job to the shared stream (encrypted); waits for room, retries a Redis blip.
+
+        Raises (after about 2.5 s of retrying) when Redis cannot take it, so the
+        platform is not told "accepted" for an event nobody holds.
+        """
+        if kind not in self.handlers:
+            raise KeyError(f"no handler registered for {kind!r}")
+        token = self._fernet.encrypt(json.dumps({"kind": kind, "payload": payload}).encode())
+        deadline = time.monotonic() + 2.5
+        while True:
+            try:
+                self._depth = int(await self.client.xlen(self.stream))
+                if self._depth >= self.maxsize and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)  # full: wait for room rather than drop
+                    continue
+                await self.client.xadd(
+                    self.stream, {"job": token}, maxlen=self.maxsize * 2, approximate=True
+                )
+                return
+            except RedisError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("work.redis_retry", error=type(exc).__name__)
+                await asyncio.sleep(0.1)
+
+    async def submit(self, job: Job) -> None:
+        """Run a closure in this process (it cannot be shared); prefer :meth:`submit_event`."""
+        task = asyncio.create_task(self._run_local(job))
+        self._local.add(task)
+        task.add_done_callback(self._local.discard)
+
+    async def start(self) -> None:
+        """Join the consumer group and start the workers and the claimer."""
+        if self._tasks:
+            return
+        self._stopping = False
+        await self._ensure_group()
+        self._tasks = [asyncio.create_task(self._read(i)) for i in range(self.workers)]
+        self._tasks.append(asyncio.create_task(self._claim()))
+
+    async def join(self, timeout: float = 60.0) -> None:
+        """Wait until the stream is empty and nothing is being handled here (for tests)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._local:
+                await asyncio.gather(*self._local, return_exceptions=True)
+            with contextlib.suppress(RedisError):
+                self._depth = int(await self.client.xlen(self.stream))
+                if self._depth == 0 and self._inflight == 0 and not self._local:
+                    return
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        """Finish what was accepted (or ``drain_seconds``), then stop; the rest stays in Redis."""
+        if not self._tasks:
+            return
+        end = time.monotonic() + self.drain_seconds
+        while time.monotonic() < end:
+            try:
+                waiting = int(await self.client.xlen(self.stream))
+            except RedisError:
+                break
+            if waiting == 0 and self._inflight == 0:
+                break
+            await asyncio.sleep(0.05)
+        self._stopping = True
+        # Readers see the flag after their current block; in-flight jobs finish first.
+        while self._inflight and time.monotonic() < end + self.drain_seconds:
+            await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._local:
+            await asyncio.gather(*self._local, return_exceptions=True)
+        self._tasks = []
+
+    async def close(self) -> None:
+        """Stop, then close the Redis connections."""
+        await self.stop()
+        await self.client.aclose()
+
+    # --- inside -------------------------------------------------------------------------
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _read(self, n: int) -> None:
+        while not self._stopping:
+            try:
+                got = await self.client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self.stream: ">"},
+                    count=1,
+                    block=self.block_ms,
+                )
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):  # Redis restarted empty: make the group again
+                    with contextlib.suppress(RedisError):
+                        await self._ensure_group()
+                    continue
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("work.redis_unavailable", worker=n, error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            for _stream, entries in got or []:
+                for entry_id, fields in entries:
+                    await self._handle(entry_id, fields)
+
+    async def _claim(self) -> None:
+        """Take over entries another replica read but never finished (it died)."""
+        interval = max(0.2, self.claim_after_ms / 4000)
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            try:
+                start = "0-0"
+                while True:
+                    result = await self.client.xautoclaim(
+                        self.stream,
+                        self.group,
+                        self.consumer,
+                        min_idle_time=self.claim_after_ms,
+                        start_id=start,
+                        count=32,
+                    )
+                    start, entries = result[0], result[1]
+                    # Entries trimmed away while pending come back as None-ish; Redis drops them.
+                    live = [(i, f) for i, f in entries if f]
+                    if live:
+                        self.claimed += len(live)
+                        log.warning("work.claimed", entries=len(live), consumer=self.consumer)
+                    for entry_id, fields in live:
+                        await self._handle(entry_id, fields)
+                    if start in (b"0-0", "0-0"):
+                        break
+                await self._forget_idle_consumers()
+            except (RedisError, OSError) as exc:
+                log.warning("work.claim_failed", error=type(exc).__name__)
+
+    async def _forget_idle_consumers(self) -> None:
+        for info in await self.client.xinfo_consumers(self.stream, self.group):
+            name = info.get("name")
+            name = name.decode() if isinstance(name, bytes) else name
+            if (
+                name != self.consumer
+                and not info.get("pending")
+                and (info.get("idle", 0) > FORGET_CONSUMER_MS)
+            ):
+                await self.client.xgroup_delconsumer(self.stream, self.group, name)
+
+    async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
+        self._inflight += 1
+        try:
+            # Cancelled here (a shutdown that ran out of time): not acknowledged, so the
+            # entry stays pending and another replica claims it.
+            await self._dispatch(fields)
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.xack(self.stream, self.group, entry_id)
+                    pipe.xdel(self.stream, entry_id)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                # Not acknowledged: it will be claimed and done again (a repeat, never a loss).
+                log.error("work.ack_failed", error=type(exc).__name__)
+        finally:
+            self._inflight -= 1
+
+    async def _dispatch(self, fields: dict[Any, Any]) -> None:
+        token = fields.get(b"job") or fields.get("job")
+        try:
+            data = json.loads(self._fernet.decrypt(token))
+            handler = self.handlers[data["kind"]]
+            payload = data["payload"]
+        except (InvalidToken, TypeError, ValueError, KeyError) as exc:
+            # Not ours, another key, or a kind this version does not know: say so, drop it.
+            self.failed += 1
+            log.error("work.unreadable_entry", error=type(exc).__name__)
+            return
+        await self._call(lambda: handler(payload), data["kind"])
+
+    async def _call(self, job: Callable[[], Awaitable[Any]], kind: str) -> None:
+        try:
+            await job()
+            self.completed += 1
+        except Exception as exc:  # one failed job must not stop the worker
+            self.failed += 1
+            log.error("job failed", kind=kind, error=type(exc).__name__)
+
+    async def _run_local(self, job: Job) -> None:
+        await self._call(job, "local")
