@@ -2,8 +2,9 @@
 
 Events are acknowledged at once (bolt answers Slack before our listener runs);
 the listener drops repeats, and hands the message to a bounded work queue
-(``discretion.work.WorkQueue``), where it is assessed in a batch with whatever
-else is waiting and, if need be, the poster is warned privately.
+(``discretion.work``; with DISCRETION_QUEUE=redis a Redis stream any replica reads),
+where it is assessed in a batch with whatever else is waiting and, if need be, the
+poster is warned privately.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -31,7 +31,7 @@ from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
 from discretion.warnings_log import new_warning_id, note_warning
-from discretion.work import WorkQueue
+from discretion.work import queue_from_env
 
 log = get_logger("discretion.adapters.slack")
 
@@ -42,6 +42,8 @@ CHANNEL_NAME_SECONDS = 3600.0
 # Messages being checked at once (two batches' worth), and how many may wait behind them.
 WORKERS = 2 * MAX_BATCH
 QUEUE_SIZE = 10_000
+# The queued job's kind: its payload is the event itself (data, so any replica can run it).
+MESSAGE_JOB = "slack.message"
 
 
 @dataclass
@@ -83,7 +85,8 @@ class SlackAdapter:
         self.batcher = AssessBatcher(services, self.memory)
         # Slack's own queue rather than the shared one: its few workers would cap a batch at
         # four messages, and batches of about sixteen are what let a busy workspace keep up.
-        self.work = WorkQueue(maxsize=QUEUE_SIZE, workers=WORKERS)
+        self.work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS)
+        self.work.register(MESSAGE_JOB, self._queued_message)
         # The aiohttp app, to see whether the one-click report pages are mounted.
         self.web_app = web_app
         self._links_mounted = False
@@ -144,7 +147,15 @@ class SlackAdapter:
         if context.bot_user_id and found.user == context.bot_user_id:
             self.counters.skipped += 1
             return
-        await self.work.submit(partial(self.check_and_warn, found, key))
+        await self.work.submit_event(
+            MESSAGE_JOB, {"event": event, "team_id": body.get("team_id"), "event_id": key}
+        )
+
+    async def _queued_message(self, payload: dict[str, Any]) -> None:
+        """Check one queued message event (perhaps queued by another replica)."""
+        found = from_event(payload.get("event") or {}, team_id=payload.get("team_id"))
+        if isinstance(found, SlackMessage):
+            await self.check_and_warn(found, str(payload.get("event_id") or ""))
 
     async def check_and_warn(self, found: SlackMessage, event_id: str = "") -> bool:
         """Assess a message and warn its poster privately; True if a warning went out."""
