@@ -46,19 +46,21 @@ class AssessBatcher:
             messages = [m for m, _ in batch]
             engine = self.services.engine  # read once: a reload may swap it
             try:
-                with metrics.ASSESS_SECONDS.labels("slack").time():
-                    results = await loop.run_in_executor(
-                        self.services.executor, _assess_all, engine, messages, self.memory
-                    )
+                started = loop.time()
+                results = await loop.run_in_executor(
+                    self.services.executor, _assess_all, engine, messages, self.memory
+                )
+                each = (loop.time() - started) / len(messages)
             except Exception as exc:  # every waiting caller hears about it; none hangs
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, future), assessment in zip(batch, results, strict=True):
-                metrics.EVENTS_ASSESSED.labels("slack").inc()
+            for (message, future), assessment in zip(batch, results, strict=True):
+                metrics.ASSESS_SECONDS.labels(message.platform).observe(each)
+                metrics.EVENTS_ASSESSED.labels(message.platform).inc()
                 if assessment.warn:
-                    metrics.WARNINGS.labels("slack").inc()
+                    metrics.WARNINGS.labels(message.platform).inc()
                 if not future.done():
                     future.set_result(assessment)
 

@@ -49,13 +49,15 @@ class Services:
     settings: Settings
     engine: Any
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "assess"))
-    # Work taken off the request path (assess, then reply); see discretion.work.
-    work: WorkQueue = field(default_factory=WorkQueue)
+    # Work taken off the request path (assess, then reply); see discretion.work. Jobs mostly
+    # wait on the network, and the CPU part is batched, so many may be in flight at once.
+    work: WorkQueue = field(default_factory=lambda: WorkQueue(workers=32))
     # The database store (discretion.store), set by its mount; None until then.
     store: Any = None
     # What the engine remembers of recent messages per author and thread (derived features only).
     memory: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    _batcher: Any = field(default=None, repr=False)
     on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
 
     async def assess(self, message: Message, memory: Any = None) -> Assessment:
@@ -65,6 +67,13 @@ class Services:
         several messages add up wherever the message came from.
         """
         memory = self.memory if memory is None else memory
+        if memory is self.memory:
+            # The usual path: batched with whatever else is waiting (one spaCy pass for many).
+            if self._batcher is None:
+                from discretion.batching import AssessBatcher
+
+                self._batcher = AssessBatcher(self, self.memory)
+            return await self._batcher.assess(message)
         loop = asyncio.get_running_loop()
         engine = self.engine  # read once: a reload may swap it while we wait
         with metrics.ASSESS_SECONDS.labels(message.platform).time():

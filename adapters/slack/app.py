@@ -20,13 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from discretion import metrics
 from discretion.adapters.slack import actions, commands
-from discretion.adapters.slack.batching import MAX_BATCH, AssessBatcher
 from discretion.adapters.slack.blocks import warning_blocks, warning_text
 from discretion.adapters.slack.client import call, make_client
 from discretion.adapters.slack.events import Skip, SlackMessage, from_event
 from discretion.adapters.slack.refs import WARNING_KEY, MessageRef
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.assessment import Assessment
+from discretion.batching import MAX_BATCH, AssessBatcher
 from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice

@@ -99,7 +99,7 @@ def mount_teams(
         services,
         messenger,
         deduplicator_from_env(),
-        memory=memory_for(services.settings),
+        memory=services.memory if services.memory is not None else memory_for(services.settings),
         report_link=_report_link(app, services),
         hider=hider,
     )

@@ -678,4 +678,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # Readers do not block the writer; the dashboard reads while the bot writes.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL still survives a crash of the server; only a power cut can lose the
+    # last commits. One fsync per commit (FULL) made every warning wait on the disk.
+    # Production sites use PostgreSQL; the embedded SQLite file is for small sites and trials.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
