@@ -51,6 +51,15 @@ log = get_logger("discretion.work")
 STREAM = "discretion:work"
 GROUP = "discretion"
 PURPOSE = b"discretion work queue v1"
+# Marks an event seen and queues it in one step (a Lua script runs atomically in Redis):
+# a replica killed between the two would otherwise leave an event "seen" but never queued,
+# and the platform's retry of it would be dropped as a repeat.
+SUBMIT_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'job', ARGV[3])
+return 1
+"""
+SEEN_PREFIX = "discretion:seen:"  # the same keys as discretion.dedupe.RedisDeduplicator
 # How long an idle consumer with nothing pending is kept in the group's list.
 FORGET_CONSUMER_MS = 3_600_000
 
@@ -143,6 +152,40 @@ class RedisStreamQueue:
                     self.stream, {"job": token}, maxlen=self.maxsize * 2, approximate=True
                 )
                 return
+            except RedisError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("work.redis_retry", error=type(exc).__name__)
+                await asyncio.sleep(0.1)
+
+    async def submit_once(
+        self, kind: str, payload: dict[str, Any], once: str, ttl_seconds: int = 3600
+    ) -> bool:
+        """Queue a job unless ``once`` was seen in the last hour; marking and queueing are one step.
+
+        Returns False for a repeat. ``once`` shares its keys with
+        :class:`discretion.dedupe.RedisDeduplicator`, so either may be used for an event.
+        """
+        if kind not in self.handlers:
+            raise KeyError(f"no handler registered for {kind!r}")
+        token = self._fernet.encrypt(json.dumps({"kind": kind, "payload": payload}).encode())
+        deadline = time.monotonic() + 2.5
+        while True:
+            try:
+                self._depth = int(await self.client.xlen(self.stream))
+                if self._depth >= self.maxsize and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                    continue
+                added = await self.client.eval(
+                    SUBMIT_ONCE,
+                    2,
+                    self.stream,
+                    SEEN_PREFIX + once,
+                    ttl_seconds,
+                    self.maxsize * 2,
+                    token,
+                )
+                return bool(added)
             except RedisError as exc:
                 if time.monotonic() >= deadline:
                     raise

@@ -209,3 +209,26 @@ async def test_the_queue_is_chosen_by_the_environment(monkeypatch) -> None:
     await shared.client.aclose()
     monkeypatch.setenv("DISCRETION_QUEUE", "memory")
     assert isinstance(queue_from_env(), WorkQueue)
+
+
+async def test_submit_once_marks_seen_and_queues_in_one_step(redis_queues) -> None:
+    from discretion.dedupe import RedisDeduplicator
+
+    one, two = redis_queues(), redis_queues()
+    done: list[int] = []
+
+    async def record(payload: dict[str, Any]) -> None:
+        done.append(payload["n"])
+
+    for q in (one, two):
+        q.register("job", record)
+    event_id = f"slack:Ev{uuid.uuid4().hex}"
+    assert await one.submit_once("job", {"n": 1}, event_id) is True
+    assert await two.submit_once("job", {"n": 1}, event_id) is False  # the platform's retry
+    # The same "seen" keys as the deduplicator, so either can be asked.
+    assert await RedisDeduplicator(two.client).first_time(event_id) is False
+    assert await two.client.xlen(two.stream) == 1
+    await one.start()
+    await one.join()
+    assert done == [1]
+    await one.client.delete("discretion:seen:" + event_id)
