@@ -264,7 +264,9 @@ class Messenger:
             known = await self.references.get(poster.tenant_id, poster.aad_object_id)
             # A remembered conversation can go stale (the app was removed): then ask
             # for a new one once before falling back.
-            for fresh in (False, True) if known is not None else (True,):
+            # With none remembered, look again under the per-poster lock: a warning sent a
+            # moment ago may have just created the chat.
+            for fresh in (False, True) if known is not None else (False,):
                 try:
                     ref = await self.personal_conversation(poster, origin, fresh=fresh)
                     await self.send_card(
