@@ -264,3 +264,12 @@ def test_engine_scans_file_names_in_extra_texts(engine):
 def test_explain_shows_the_staff_reason(engine):
     steps = [s for e in engine.explain("Dr Adeyemi is on call") for s in e["steps"]]
     assert any("staff" in s for s in steps)
+
+
+def test_a_surgeon_in_theatre_is_working_not_a_patient(engine):
+    from discretion.message import Message
+
+    a = engine.assess(
+        Message("Can we push the MDT back? Mr Okafor (consultant) is in theatre all morning")
+    )
+    assert not a.warn
