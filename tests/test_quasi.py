@@ -114,3 +114,10 @@ def test_a_long_number_the_model_calls_a_date_is_not_a_time(engine):
 
     a = engine.assess(Message("ring estates on 0113 496 0777 about the broken hoist"))
     assert not [f for f in a.findings if f.entity_type == "QUASI_TIME"]
+
+
+def test_a_diocese_has_one_bishop(engine):
+    from discretion.message import Message
+
+    assert engine.assess(Message("the bishop is back in cubicle 4 with chest pain again")).warn
+    assert not engine.assess(Message("the bishop blesses the new chapel window on Sunday")).warn
