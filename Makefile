@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(BIN)/mypy bot adapters recognizers --explicit-package-bases
 
 # The detection gate: the whole labelled dev corpus, then our own multi-message threads
 # (thread and author fields), where only the combination of messages identifies.

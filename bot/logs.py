@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -15,7 +16,7 @@ import structlog
 FORBIDDEN_FIELDS = frozenset({"text", "raw", "body", "message_text", "content", "payload"})
 
 
-def _drop_content(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_content(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in FORBIDDEN_FIELDS & event.keys():
         event[key] = "[withheld]"
     return event
