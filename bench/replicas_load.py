@@ -60,17 +60,21 @@ class Outcome:
     spec_violations: int = 0
     lost_resent: int = 0  # of the lost, how many had been cut off by the kill and re-sent
 
+    # From the first event sent to the last warning received (backlog included).
+    span: float = 0.0
+
     @property
     def throughput(self) -> float:
-        """Warned events per second of sending."""
-        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+        """Warned events per second, from the first event sent to the last warning."""
+        return len(self.latencies_ms) / self.span if self.span else 0.0
 
     def lines(self) -> list[str]:
         """The figures, for a person."""
         return [
             f"  sent {self.sent} events in {self.seconds:.1f} s; accepted {self.accepted} "
             f"({self.resent} re-sent after the kill, {self.not_accepted} never accepted)",
-            f"  throughput          {self.throughput:7.1f} warned events/s",
+            f"  throughput          {self.throughput:7.1f} warned events/s "
+            f"(first event to last warning, {self.span:.1f} s)",
             f"  event-to-warning    p50 {percentile(self.latencies_ms, 50):7.1f} ms   "
             f"p99 {percentile(self.latencies_ms, 99):7.1f} ms   "
             f"max {max(self.latencies_ms, default=0):7.1f} ms",
@@ -284,6 +288,8 @@ async def run_replicas(
             outcome.twice = sorted(u for u, n in per_user.items() if n > 1)
             outcome.latencies_ms = [(first[u] - sent_at[u]) * 1000 for u in accepted if u in first]
             outcome.spec_violations = len(fake.violations)
+            if warnings:
+                outcome.span = max(c.at for c in warnings) - began
             outcome.lost_resent = len(set(outcome.lost) & resent)
             return outcome
     finally:

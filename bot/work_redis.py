@@ -16,9 +16,9 @@ approximate) well above the queue's size as a last guard on memory; ``submit_eve
 waits for room before that is reached, so the cap never cuts unhandled work in
 normal running.
 
-A replica that is slow rather than dead for longer than ``claim_after_seconds``
-would have its work claimed and done twice; the default (60 s) is far above any
-assessment. Graceful shutdown stops taking new entries from others only once the
+A replica that is slow rather than dead keeps its entries: a heartbeat resets
+their idle time while they are being handled, so only a replica that stopped
+(killed, frozen for longer than ``claim_after_seconds``) has its work claimed. Graceful shutdown stops taking new entries from others only once the
 stream is empty or ``drain_seconds`` have passed, finishes what it holds, and
 leaves anything left in Redis for the other replicas.
 """
@@ -104,6 +104,8 @@ class RedisStreamQueue:
         self._fernet = Fernet(key)
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight = 0
+        # Entries this replica is handling; the heartbeat keeps them from looking abandoned.
+        self._held: set[Any] = set()
         self._stopping = False
         self._depth = 0
         # Closures cannot go to Redis; the few jobs submitted that way run in this process.
@@ -206,6 +208,7 @@ class RedisStreamQueue:
         await self._ensure_group()
         self._tasks = [asyncio.create_task(self._read(i)) for i in range(self.workers)]
         self._tasks.append(asyncio.create_task(self._claim()))
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
 
     async def join(self, timeout: float = 60.0) -> None:
         """Wait until the stream is empty and nothing is being handled here (for tests)."""
@@ -303,13 +306,31 @@ class RedisStreamQueue:
                     if live:
                         self.claimed += len(live)
                         log.warning("work.claimed", entries=len(live), consumer=self.consumer)
-                    for entry_id, fields in live:
-                        await self._handle(entry_id, fields)
+                    await asyncio.gather(*(self._handle(i, f) for i, f in live))
                     if start in (b"0-0", "0-0"):
                         break
                 await self._forget_idle_consumers()
             except (RedisError, OSError) as exc:
                 log.warning("work.claim_failed", error=type(exc).__name__)
+
+    async def _heartbeat(self) -> None:
+        """Reset the idle time of entries still being handled here (slow is not dead).
+
+        Without it a replica busy for longer than ``claim_after_seconds`` would see its
+        work claimed by another and done twice.
+        """
+        interval = max(0.1, self.claim_after_ms / 3000)
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                await self.client.xclaim(
+                    self.stream, self.group, self.consumer, 0, held, justid=True
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("work.heartbeat_failed", error=type(exc).__name__)
 
     async def _forget_idle_consumers(self) -> None:
         for info in await self.client.xinfo_consumers(self.stream, self.group):
@@ -324,6 +345,7 @@ class RedisStreamQueue:
 
     async def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
         self._inflight += 1
+        self._held.add(entry_id)
         try:
             # Cancelled here (a shutdown that ran out of time): not acknowledged, so the
             # entry stays pending and another replica claims it.
@@ -337,6 +359,7 @@ class RedisStreamQueue:
                 # Not acknowledged: it will be claimed and done again (a repeat, never a loss).
                 log.error("work.ack_failed", error=type(exc).__name__)
         finally:
+            self._held.discard(entry_id)
             self._inflight -= 1
 
     async def _dispatch(self, fields: dict[Any, Any]) -> None:

@@ -232,3 +232,29 @@ async def test_submit_once_marks_seen_and_queues_in_one_step(redis_queues) -> No
     await one.join()
     assert done == [1]
     await one.client.delete("discretion:seen:" + event_id)
+
+
+async def test_a_slow_replica_keeps_its_work(redis_queues) -> None:
+    slow = redis_queues(claim_after_seconds=0.3)
+    other = redis_queues(claim_after_seconds=0.3)
+    ran: list[str] = []
+
+    async def long_job(payload: dict[str, Any]) -> None:
+        ran.append("slow")
+        await asyncio.sleep(1.2)  # four times the claim timeout, still alive
+
+    async def quick(payload: dict[str, Any]) -> None:
+        ran.append("other")
+
+    slow.register("job", long_job)
+    other.register("job", quick)
+    await slow.start()
+    await slow.submit_event("job", {})
+    for _ in range(50):
+        if ran:
+            break
+        await asyncio.sleep(0.02)
+    await other.start()
+    await slow.join()
+    await asyncio.sleep(0.3)
+    assert ran == ["slow"]  # never claimed and done again by the other replica
