@@ -95,8 +95,8 @@ class DetailHasher:
     """Keyed hashes of details, so a repeated detail is not counted twice."""
 
     def __init__(self, key: bytes | None = None):
-        self._key = key or (shared_key() if os.environ.get("REDIS_URL") else None)
-        self._key = self._key or secrets.token_bytes(32)
+        chosen = key or (shared_key() if os.environ.get("REDIS_URL") else None)
+        self._key: bytes = chosen or secrets.token_bytes(32)
 
     def __call__(self, category: str, surface: str) -> str:
         """A short keyed digest of one detail (normalised), safe to keep."""

@@ -196,20 +196,20 @@ class RetentionJob:
 
     async def run_once(self) -> RetentionReport | None:
         """One pass; a failure is logged (its kind only) and the next pass tries again."""
+        report: RetentionReport | None = None
         try:
-            report = await enforce(self.store, self.settings, self.clock())
+            done = await enforce(self.store, self.settings, self.clock())
         except Exception as exc:  # the database may be restarting: try at the next interval
             log.error("retention.failed", error=type(exc).__name__)
-            report = None
         else:
-            self.last = report
+            report = self.last = done
             log.info(
                 "retention.ran",
-                incidents_anonymised=report.incidents_anonymised,
-                false_positive_reports=report.false_positive_reports,
-                warnings=report.warnings,
-                sessions=report.sessions,
-                report_links=report.report_links,
+                incidents_anonymised=done.incidents_anonymised,
+                false_positive_reports=done.false_positive_reports,
+                warnings=done.warnings,
+                sessions=done.sessions,
+                report_links=done.report_links,
             )
         self.runs += 1
         self.ran.set()

@@ -365,7 +365,7 @@ class RedisStreamQueue:
     async def _dispatch(self, fields: dict[Any, Any]) -> None:
         token = fields.get(b"job") or fields.get("job")
         try:
-            data = json.loads(self._fernet.decrypt(token))
+            data = json.loads(self._fernet.decrypt(token or b""))
             handler = self.handlers[data["kind"]]
             payload = data["payload"]
         except (InvalidToken, TypeError, ValueError, KeyError) as exc:
