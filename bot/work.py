@@ -69,6 +69,14 @@ class WorkQueue:
             raise KeyError(f"no handler registered for {kind!r}")
         await self.submit(partial(self.handlers[kind], payload))
 
+    async def already_done(self, key: str) -> bool:
+        """True when the effect named ``key`` already happened (never, in one process)."""
+        return False
+
+    async def mark_done(self, key: str) -> None:
+        """Record that the effect named ``key`` happened (nothing to share in one process)."""
+        return None
+
     async def join(self) -> None:
         """Wait until every accepted job has run."""
         if self._queue is not None:

@@ -59,6 +59,7 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) == false then return 0 e
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'job', ARGV[3])
 return 1
 """
+DONE_PREFIX = "discretion:done:"  # effects (a warning sent) already carried out
 SEEN_PREFIX = "discretion:seen:"  # the same keys as discretion.dedupe.RedisDeduplicator
 # How long an idle consumer with nothing pending is kept in the group's list.
 FORGET_CONSUMER_MS = 3_600_000
@@ -193,6 +194,25 @@ class RedisStreamQueue:
                     raise
                 log.warning("work.redis_retry", error=type(exc).__name__)
                 await asyncio.sleep(0.1)
+
+    async def already_done(self, key: str) -> bool:
+        """True when another replica (or this one before a restart) did the effect ``key``.
+
+        A claimed entry may belong to a replica that died after it warned the poster but
+        before it acknowledged the entry; checking this first keeps the warning single.
+        """
+        try:
+            return bool(await self.client.exists(DONE_PREFIX + key))
+        except (RedisError, OSError) as exc:
+            log.warning("work.done_check_failed", error=type(exc).__name__)
+            return False  # a repeat is better than a loss
+
+    async def mark_done(self, key: str, ttl_seconds: int = 3600) -> None:
+        """Record, straight after the effect, that ``key`` is done (see :meth:`already_done`)."""
+        try:
+            await self.client.set(DONE_PREFIX + key, b"1", ex=ttl_seconds)
+        except (RedisError, OSError) as exc:
+            log.warning("work.done_mark_failed", error=type(exc).__name__)
 
     async def submit(self, job: Job) -> None:
         """Run a closure in this process (it cannot be shared); prefer :meth:`submit_event`."""

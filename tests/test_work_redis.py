@@ -258,3 +258,19 @@ async def test_a_slow_replica_keeps_its_work(redis_queues) -> None:
     await slow.join()
     await asyncio.sleep(0.3)
     assert ran == ["slow"]  # never claimed and done again by the other replica
+
+
+async def test_an_effect_done_by_one_replica_is_seen_by_the_other(redis_queues) -> None:
+    one, two = redis_queues(), redis_queues()
+    key = f"slack-warned:Ev{uuid.uuid4().hex}"
+    assert await two.already_done(key) is False
+    await one.mark_done(key)
+    assert await two.already_done(key) is True
+
+
+async def test_in_one_process_nothing_is_done_elsewhere() -> None:
+    from discretion.work import WorkQueue
+
+    q = WorkQueue()
+    await q.mark_done("k")
+    assert await q.already_done("k") is False

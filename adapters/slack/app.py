@@ -167,6 +167,9 @@ class SlackAdapter:
 
     async def check_and_warn(self, found: SlackMessage, event_id: str = "") -> bool:
         """Assess a message and warn its poster privately; True if a warning went out."""
+        done_key = f"slack-warned:{event_id}" if event_id else ""
+        if done_key and await self.work.already_done(done_key):
+            return False  # a replica warned for this event, then died before acknowledging it
         mode = await self.channel_mode(found.channel)
         if mode == "ignore":
             self.counters.skipped += 1
@@ -180,7 +183,7 @@ class SlackAdapter:
         self.counters.assessed += 1
         if not assessment.warn:
             return False
-        sent = await self.warn(found, assessment, quiet=mode == "quiet")
+        sent = await self.warn(found, assessment, quiet=mode == "quiet", done_key=done_key)
         log.info(
             "slack.warned" if sent else "slack.warn_failed",
             event_id=event_id,
@@ -191,7 +194,9 @@ class SlackAdapter:
         )
         return sent
 
-    async def warn(self, found: SlackMessage, assessment: Assessment, *, quiet: bool) -> bool:
+    async def warn(
+        self, found: SlackMessage, assessment: Assessment, *, quiet: bool, done_key: str = ""
+    ) -> bool:
         """Send the private warning for one assessed message."""
         can_edit = await self.user_token(found.team_id, found.user) is not None
         warning_id = new_warning_id()
@@ -235,6 +240,9 @@ class SlackAdapter:
         if data is None:
             self.counters.failed += 1
             return False
+        if done_key:
+            # First thing after Slack took it: the window for a second warning is one round trip.
+            await self.work.mark_done(done_key)
         self.counters.warned += 1
         await note_warning(
             self.services.store,
