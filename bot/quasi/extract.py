@@ -13,32 +13,15 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from discretion.config import QUASI_CATEGORIES
 from discretion.quasi.phrases import Match, PhraseTable, build_table, list_lines
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
-# Categories, in the order reasons name them.
-CATEGORIES: tuple[str, ...] = (
-    "colleague",
-    "public_role",
-    "local_role",
-    "notable",
-    "gender_identity",
-    "sexual_orientation",
-    "ethnicity",
-    "religion",
-    "disability",
-    "occupation",
-    "age",
-    "family",
-    "condition",
-    "injury",
-    "event",
-    "place",
-    "time",
-    "uniqueness",
-)
+# Categories, in the order reasons name them: one list, kept with the configuration
+# that validates their weights and extra lexicon entries.
+CATEGORIES: tuple[str, ...] = QUASI_CATEGORIES
 LIST_CATEGORIES = CATEGORIES
 
 # Details about who the person is: when they describe a person noun ("the Polish
