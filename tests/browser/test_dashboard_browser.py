@@ -14,18 +14,21 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    chromium_page,
+    create_user,
+    free_port,
+    need_chromium,
+    running_server,
+    server_env,
+)
 
 from discretion.reporting import BreachReport, report_breach
 from discretion.store import Store
@@ -34,22 +37,12 @@ from discretion.web.settings import load_web_settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 # The committed screenshots are refreshed with DISCRETION_SCREENSHOTS=1; otherwise they go to a
 # temporary folder, so a test run leaves the working tree as it found it.
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
 KEY = "browser-test-install-key-long-enough-0123456789"
 PASSWORD = "the lead's own long password"
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 UNLABELLED_FIELDS = """
@@ -58,24 +51,6 @@ UNLABELLED_FIELDS = """
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
   .map(el => el.name || el.id)
 """
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = (
-        "Debian's chromium is not installed at /usr/bin/chromium "
-        "(run 'apt-get install -y chromium', or 'make browser')"
-    )
-    if os.environ.get("DISCRETION_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}, and DISCRETION_REQUIRE_SERVICES=1 makes it required")
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -150,81 +125,29 @@ async def _seed(db_url: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    _need_chromium()
+    need_chromium()
     folder = Path(tempfile.mkdtemp(prefix="discretion-browser-"))
-    port = _free_port()
+    port = free_port()
     db_url = f"sqlite+aiosqlite:///{folder / 'discretion.db'}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DISCRETION_SECRET_KEY": KEY,
-        "DISCRETION_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "DISCRETION_LOG_LEVEL": "WARNING",
-    }
-    for name in ("DISCRETION_CONFIG", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "REDIS_URL"):
-        env.pop(name, None)
-    made = subprocess.run(
-        [sys.executable, "-m", "discretion.cli", "create-user", "lead", "--role", "dpo",
-         "--name", "Dana Lead"],
-        input=PASSWORD + "\n", capture_output=True, text=True, cwd=folder, env=env, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    asyncio.run(_seed(db_url))
-    log = open(folder / "server.log", "w")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "discretion.cli", "serve", "--host", "127.0.0.1", "--port",
-         str(port)],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    env = server_env(port, db_url, KEY)
     try:
-        deadline = time.monotonic() + 180  # spaCy loads before the server listens
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError((folder / "server.log").read_text()[-3000:])
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("the server did not start within three minutes")
-            time.sleep(0.25)
-        yield Server(url=url, db_url=db_url, folder=folder)
+        create_user(folder, env, PASSWORD, "lead", "--role", "dpo", "--name", "Dana Lead")
+        asyncio.run(_seed(db_url))
+        with running_server(folder, env, port) as (url, _):
+            yield Server(url=url, db_url=db_url, folder=folder)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
 def page(server: Server) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="discretion-chromium-")
-    try:
-        with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=LAUNCH_ARGS,
-                viewport={"width": 1280, "height": 900},
-                locale="en-GB",
-                timezone_id="Europe/London",
-                accept_downloads=True,
-            )
-            try:
-                yield context.pages[0] if context.pages else context.new_page()
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_page(
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        timezone_id="Europe/London",
+        accept_downloads=True,
+    ) as page:
+        yield page
 
 
 def test_lead_signs_in_grades_records_the_ico_and_exports(

@@ -9,12 +9,9 @@ site file: the running server reloads it by itself.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -23,6 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    chromium_page,
+    create_user,
+    free_port,
+    need_chromium,
+    running_server,
+    server_env,
+)
 
 from discretion import warnings_log as wl
 from discretion.reporting import FalsePositiveReport, record_false_positive
@@ -30,7 +35,6 @@ from discretion.store import Store
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "eval_tuning.jsonl"
 KEY = "browser-test-install-key-long-enough-0123456789"
 PASSWORD = "the admin's own long password"
@@ -45,22 +49,6 @@ recognizers:
       - {name: ward mrn, regex: '\\bKX\\d{6}\\b', score: 0.55}
     context: [mrn]
 """
-LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = "Debian's chromium is not installed at /usr/bin/chromium (run 'make browser')"
-    if os.environ.get("DISCRETION_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}, and DISCRETION_REQUIRE_SERVICES=1 makes it required")
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -110,78 +98,26 @@ async def _seed(db_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    _need_chromium()
+    need_chromium()
     folder = Path(tempfile.mkdtemp(prefix="discretion-tuning-"))
     site = folder / "site.yaml"
     site.write_text(SITE)
-    port = _free_port()
+    port = free_port()
     db_url = f"sqlite+aiosqlite:///{folder / 'discretion.db'}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DISCRETION_SECRET_KEY": KEY,
-        "DISCRETION_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "DISCRETION_LOG_LEVEL": "WARNING",
-        "DISCRETION_CONFIG": str(site),
-    }
-    for name in (
-        "DISCRETION_PROPOSED_CONFIG",
-        "SLACK_BOT_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "REDIS_URL",
-    ):
-        env.pop(name, None)
-    made = subprocess.run(
-        [sys.executable, "-m", "discretion.cli", "create-user", "ada", "--role", "admin"],
-        input=PASSWORD + "\n", capture_output=True, text=True, cwd=folder, env=env, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    asyncio.run(_seed(db_url))
-    log = open(folder / "server.log", "w")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "discretion.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    env = server_env(port, db_url, KEY, DISCRETION_CONFIG=str(site))
     try:
-        deadline = time.monotonic() + 180  # spaCy loads before the server listens
-        while _get(f"{url}/healthz")[0] != 200:
-            if proc.poll() is not None:
-                raise AssertionError((folder / "server.log").read_text()[-3000:])
-            if time.monotonic() > deadline:
-                raise AssertionError("the server did not start within three minutes")
-            time.sleep(0.25)
-        yield Server(url=url, folder=folder, site=site, proc=proc)
+        create_user(folder, env, PASSWORD, "ada", "--role", "admin")
+        asyncio.run(_seed(db_url))
+        with running_server(folder, env, port) as (url, proc):
+            yield Server(url=url, folder=folder, site=site, proc=proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
 def page(server: Server) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="discretion-chromium-")
-    try:
-        with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=LAUNCH_ARGS,
-                viewport={"width": 1280, "height": 1000},
-            )
-            try:
-                yield context.pages[0] if context.pages else context.new_page()
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_page(viewport={"width": 1280, "height": 1000}) as page:
+        yield page
 
 
 def test_admin_tunes_compares_and_puts_a_proposal_in_service(server: Server, page: object) -> None:
