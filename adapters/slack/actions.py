@@ -124,17 +124,11 @@ def register(adapter: SlackAdapter) -> None:
                 blocks=[],
             ),
         )
-        if done is not None:
-            await note_outcome(adapter.services.store, ref.extra.get(WARNING_KEY), REPLACED)
-        await tell(
-            adapter,
-            ref,
-            user,
-            "Done: your message now shows the redacted version."
-            if done is not None
-            else "Slack would not let Discretion change your message. " + BY_HAND_EDIT,
-        )
-        log.info("slack.replaced" if done else "slack.replace_failed", channel=ref.channel)
+        await _finish_edit(
+            adapter, ref, user, done, REPLACED, ("slack.replaced", "slack.replace_failed"),
+            "Done: your message now shows the redacted version.",
+            "Slack would not let Discretion change your message. " + BY_HAND_EDIT,
+        )  # fmt: skip
 
     @app.action(b.DELETE)
     async def on_delete(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -150,17 +144,11 @@ def register(adapter: SlackAdapter) -> None:
             "chat.delete",
             adapter.client.chat_delete(token=token, channel=ref.channel, ts=ref.ts),
         )
-        if done is not None:
-            await note_outcome(adapter.services.store, ref.extra.get(WARNING_KEY), DELETED)
-        await tell(
-            adapter,
-            ref,
-            user,
-            "Done: your message is deleted. Thank you."
-            if done is not None
-            else "Slack would not let Discretion delete your message. " + BY_HAND_DELETE,
-        )
-        log.info("slack.deleted" if done else "slack.delete_failed", channel=ref.channel)
+        await _finish_edit(
+            adapter, ref, user, done, DELETED, ("slack.deleted", "slack.delete_failed"),
+            "Done: your message is deleted. Thank you.",
+            "Slack would not let Discretion delete your message. " + BY_HAND_DELETE,
+        )  # fmt: skip
 
     @app.action(b.NOT_PATIENT_DATA)
     async def on_not_patient_data(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -367,3 +355,20 @@ def _team(body: dict[str, Any]) -> str | None:
 def _input(values: dict[str, Any], ids: tuple[str, str]) -> str:
     value = values.get(ids[0], {}).get(ids[1], {}).get("value")
     return value if isinstance(value, str) else ""
+
+
+async def _finish_edit(
+    adapter: Any,
+    ref: Any,
+    user: str,
+    done: Any,
+    outcome: str,
+    events: tuple[str, str],
+    ok: str,
+    failed: str,
+) -> None:
+    """After Replace or Delete: record what followed the warning and tell the poster."""
+    if done is not None:
+        await note_outcome(adapter.services.store, ref.extra.get(WARNING_KEY), outcome)
+    await tell(adapter, ref, user, ok if done is not None else failed)
+    log.info(events[0] if done is not None else events[1], channel=ref.channel)
