@@ -26,7 +26,7 @@ from discretion.adapters.slack.events import Skip, SlackMessage, from_event
 from discretion.adapters.slack.refs import WARNING_KEY, MessageRef
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.assessment import Assessment
-from discretion.batching import MAX_BATCH, AssessBatcher
+from discretion.batching import MAX_BATCH
 from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
@@ -81,8 +81,6 @@ class SlackAdapter:
         self.counters = Counters()
         # Remembered features of recent messages per conversation (never text), so that
         # details spread over several messages are caught; the core decides what is kept.
-        self.memory = getattr(services, "memory", None) or _memory_for(services.settings)
-        self.batcher = AssessBatcher(services, self.memory)
         # Slack's own queue rather than the shared one: its few workers would cap a batch at
         # four messages, and batches of about sixteen are what let a busy workspace keep up.
         self.work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS)
@@ -175,7 +173,8 @@ class SlackAdapter:
             self.counters.skipped += 1
             return False
         try:
-            assessment = await self.batcher.assess(found.message)
+            # Batched with every other adapter's messages, with the process's thread memory.
+            assessment = await self.services.assess(found.message)
         except Exception as exc:  # the engine failing must not take the worker down
             self.counters.failed += 1
             log.error("slack.assess_failed", event_id=event_id, error=type(exc).__name__)
@@ -345,9 +344,3 @@ class SlackAdapter:
 
 async def _acknowledge() -> None:
     """Message events are already queued by the middleware; bolt acknowledges them."""
-
-
-def _memory_for(settings: Any) -> Any:
-    from discretion.memory import memory_for
-
-    return memory_for(settings)
