@@ -48,7 +48,12 @@ class AssessBatcher:
             try:
                 started = loop.time()
                 results = await loop.run_in_executor(
-                    self.services.executor, _assess_all, engine, messages, self.memory
+                    self.services.executor,
+                    _assess_all,
+                    engine,
+                    messages,
+                    self.memory,
+                    getattr(self.services, "assessor", None),
                 )
                 each = (loop.time() - started) / len(messages)
             except Exception as exc:  # every waiting caller hears about it; none hangs
@@ -65,5 +70,9 @@ class AssessBatcher:
                     future.set_result(assessment)
 
 
-def _assess_all(engine: Any, messages: list[Message], memory: Any) -> list[Assessment]:
+def _assess_all(
+    engine: Any, messages: list[Message], memory: Any, assessor: Any = None
+) -> list[Assessment]:
+    if assessor is not None:  # the engine's twin in a child process does the reading
+        return assessor.assess_many(engine, messages, memory)
     return list(engine.assess_many(messages, memory=memory))

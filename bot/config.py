@@ -35,6 +35,8 @@ class NlpSettings(_Strict):
     batch_size: int = Field(128, ge=1, le=1024)
     max_chunk_chars: int = Field(20_000, ge=1_000)
     max_message_chars: int = Field(200_000, ge=1_000)
+    # The server reads messages in a child process, so the model never slows the event loop.
+    separate_process: bool = True
 
 
 class Thresholds(_Strict):

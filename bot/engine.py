@@ -46,7 +46,11 @@ class Engine:
     """Assesses messages for one site configuration. Build once, use from any thread."""
 
     def __init__(
-        self, settings: Settings | None = None, *, hooks: dict[str, DocHook] | None = None
+        self,
+        settings: Settings | None = None,
+        *,
+        hooks: dict[str, DocHook] | None = None,
+        hash_key: bytes | None = None,
     ):
         self.settings = settings or load_settings()
         self.analysis = AnalysisEngine(self.settings)
@@ -62,7 +66,8 @@ class Engine:
             "quasi": QuasiExtractor(extra, tokenize),
             **(hooks or {}),
         }
-        self._hasher = DetailHasher()
+        # ``hash_key`` lets an engine in another process hash details as this one does.
+        self._hasher = DetailHasher(hash_key)
         self._allow = {a.strip().lower() for a in self.settings.allow_list if a.strip()}
         self._org_numbers = {
             _digits(p) for p in self.settings.organisation.phone_numbers if _digits(p)
@@ -75,6 +80,11 @@ class Engine:
             for d in self.settings.deny_list
         ]
         self._lock = threading.Lock()
+
+    @property
+    def hash_key(self) -> bytes:
+        """The key details are hashed with in memory (give it to a twin engine elsewhere)."""
+        return self._hasher.key
 
     @property
     def config_version(self) -> str:

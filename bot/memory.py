@@ -98,6 +98,11 @@ class DetailHasher:
         chosen = key or (shared_key() if os.environ.get("REDIS_URL") else None)
         self._key: bytes = chosen or secrets.token_bytes(32)
 
+    @property
+    def key(self) -> bytes:
+        """The secret key (to build a hasher that agrees with this one in another process)."""
+        return self._key
+
     def __call__(self, category: str, surface: str) -> str:
         """A short keyed digest of one detail (normalised), safe to keep."""
         normal = " ".join(surface.lower().split())

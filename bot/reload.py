@@ -115,6 +115,8 @@ class ConfigReloader:
                 return False
             try:
                 engine = await asyncio.to_thread(self.build, settings)
+                # With assessment in a child process, the new child is loaded before the swap.
+                await self.services.prepare_engine(engine)
             except ConfigError as exc:
                 self._reject(exc.problems, digest, reason)
                 return False

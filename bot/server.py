@@ -8,8 +8,10 @@ a one-line description for the start-up log, or None when it is not configured.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ EXTENSIONS: list[str] = [
 ]
 
 MAX_TRY_CHARS = 20_000
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 @dataclass
@@ -58,7 +61,14 @@ class Services:
     memory: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     _batcher: Any = field(default=None, repr=False)
+    # Runs the engine in a child process (discretion.assess_process); None: in a thread here.
+    assessor: Any = None
     on_ready: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
+
+    async def prepare_engine(self, engine: Any) -> None:
+        """Get a new engine ready to take over (its child process loaded, if there is one)."""
+        if self.assessor is not None:
+            await asyncio.to_thread(self.assessor.prepare, engine)
 
     async def assess(self, message: Message, memory: Any = None) -> Assessment:
         """Assess off the event loop (spaCy is CPU-bound), counting and timing it.
@@ -110,6 +120,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     checks = {"engine": services.engine is not None}
+    if services.assessor is not None:
+        checks["assess_process"] = services.assessor.ready
     for check in services.on_ready:
         try:
             checks[getattr(check, "__name__", "check")] = await check()
@@ -159,8 +171,17 @@ async def try_submit(request: web.Request) -> web.Response:
     return render(request, "try.html", assessment=assessment, describe=describe, error=None)
 
 
-def create_app(settings: Settings, engine: Any | None = None) -> web.Application:
-    """Build the aiohttp application with every configured part mounted."""
+def create_app(
+    settings: Settings, engine: Any | None = None, *, separate_process: bool | None = None
+) -> web.Application:
+    """Build the aiohttp application with every configured part mounted.
+
+    ``separate_process`` runs assessment in a child process; by default it follows
+    ``nlp.separate_process`` when the server builds its own engine, and is off when
+    an engine is passed in (tests share one engine and need no child).
+    """
+    if separate_process is None:
+        separate_process = engine is None and settings.nlp.separate_process
     if engine is None:
         from discretion.engine import Engine
 
@@ -169,6 +190,10 @@ def create_app(settings: Settings, engine: Any | None = None) -> web.Application
     from discretion.memory import memory_for
 
     services = Services(settings=settings, engine=engine, memory=memory_for(settings))
+    if separate_process:
+        from discretion.assess_process import ProcessAssessor
+
+        services.assessor = ProcessAssessor()
     app[SERVICES] = services
     app[TEMPLATES] = templates()
     app.router.add_get("/healthz", healthz)
@@ -186,12 +211,15 @@ def create_app(settings: Settings, engine: Any | None = None) -> web.Application
         log.info("mounted", part=spec, detail=said or "not configured")
 
     async def _start_work(_: web.Application) -> None:
+        await services.prepare_engine(services.engine)
         await services.work.start()
 
     async def _shutdown(_: web.Application) -> None:
         # Drain accepted work before the executor goes: nothing accepted is lost.
         await services.work.stop()
         services.executor.shutdown(wait=True, cancel_futures=False)
+        if services.assessor is not None:
+            await asyncio.to_thread(services.assessor.close)
 
     app.on_startup.append(_start_work)
     app.on_shutdown.append(_shutdown)
@@ -202,6 +230,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 3978) -> int:
     """Run the server until interrupted; returns the exit status."""
     os.makedirs("var", exist_ok=True)
     app = create_app(settings)
+
+    async def _settle_heap(_: web.Application) -> None:
+        # Everything loaded so far (the model, the configuration, the mounts) lives as
+        # long as the process: set it aside, so the garbage collector's full passes walk
+        # only what requests create, not a million long-lived objects each time.
+        gc.collect()
+        gc.freeze()
+        # Threads that only pass work on (to the assessing child, the database) wait for
+        # the event loop to let go of the interpreter; by default up to 5 ms each time.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    app.on_startup.append(_settle_heap)
     log.info("starting", host=host, port=port, config=settings.config_version)
     print(f"Discretion is running: open http://{host}:{port}/ to try a message.", flush=True)
     web.run_app(app, host=host, port=port, print=None)
