@@ -76,6 +76,24 @@ class StoreError(ValueError):
     """A request the store refuses (unknown case, bad transition, missing field); safe to show."""
 
 
+POOL_ENV = "DISCRETION_DB_POOL_SIZE"
+DEFAULT_POOL_SIZE = 10
+
+
+def pool_size() -> int:
+    """Connections each process keeps (``DISCRETION_DB_POOL_SIZE``, default 10)."""
+    raw = os.environ.get(POOL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_POOL_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        raise SystemExit(f"{POOL_ENV}={raw!r}: must be a whole number of connections") from None
+    if not 1 <= size <= 200:
+        raise SystemExit(f"{POOL_ENV}={raw!r}: must be between 1 and 200")
+    return size
+
+
 def database_url(url: str | None = None) -> str:
     """The SQLAlchemy async URL to use: ``url``, else ``$DATABASE_URL``, else the SQLite file.
 
@@ -144,11 +162,22 @@ class Store:
         elif schema and self.url.startswith("postgresql"):
             connect_args["server_settings"] = {"search_path": schema}
         self.engine: AsyncEngine = create_async_engine(
-            self.url, echo=echo, connect_args=connect_args
+            self.url,
+            echo=echo,
+            connect_args=connect_args,
+            **self._pool_options(),
         )
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def _pool_options(self) -> dict[str, Any]:
+        """A fixed set of connections, kept: under load, callers wait their turn for one
+        rather than each opening (and, with SQLite, starting a thread for) a new one."""
+        database = sa.engine.make_url(self.url).database or ""
+        if self.url.startswith("sqlite") and (database in ("", ":memory:") or "memory" in self.url):
+            return {}  # one shared in-memory connection (SQLAlchemy's StaticPool)
+        return {"pool_size": pool_size(), "max_overflow": 0, "pool_timeout": 30}
 
     @property
     def dialect(self) -> str:
