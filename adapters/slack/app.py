@@ -24,6 +24,7 @@ from discretion.adapters.slack.blocks import warning_blocks, warning_text
 from discretion.adapters.slack.client import call, make_client
 from discretion.adapters.slack.events import Skip, SlackMessage, from_event
 from discretion.adapters.slack.refs import WARNING_KEY, MessageRef
+from discretion.adapters.slack.serialize import blocks_json
 from discretion.adapters.slack.settings import SlackSettings
 from discretion.assessment import Assessment
 from discretion.batching import MAX_BATCH
@@ -227,12 +228,16 @@ class SlackAdapter:
                 user=found.user,
                 thread_ts=found.thread_ts,
                 text=warning_text(notice),
-                blocks=warning_blocks(
-                    notice,
-                    ref,
-                    report_link=notice.report_url,
-                    # Findings past the end of the text are in the attached files' names.
-                    in_file_name=any(f.end > len(found.message.text) for f in assessment.findings),
+                blocks=blocks_json(
+                    warning_blocks(
+                        notice,
+                        ref,
+                        report_link=notice.report_url,
+                        # Findings past the end of the text are in the attached files' names.
+                        in_file_name=any(
+                            f.end > len(found.message.text) for f in assessment.findings
+                        ),
+                    )
                 ),
             ),
         )
