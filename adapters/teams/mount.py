@@ -23,6 +23,7 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from discretion.adapters.teams.auth import (
     Unauthorized,
+    VerifiedTokens,
     WarmCredentialsFactory,
     authenticate,
     install_keys,
@@ -43,6 +44,7 @@ log = get_logger("discretion.adapters.teams.mount")
 ROUTE = "/api/messages"
 DEFAULT_LOGIN = "https://login.microsoftonline.com"
 TEAMS: web.AppKey[TeamsHandler] = web.AppKey("teams", TeamsHandler)
+VERIFIED: web.AppKey[VerifiedTokens] = web.AppKey("teams_verified_tokens", VerifiedTokens)
 
 
 def mount(app: web.Application, services: Any) -> str | None:
@@ -104,6 +106,7 @@ def mount_teams(
         hider=hider,
     )
     app[TEAMS] = handler
+    verified = app[VERIFIED] = VerifiedTokens()
 
     async def messages(request: web.Request) -> web.StreamResponse:
         header = request.headers.get("Authorization")
@@ -111,7 +114,7 @@ def mount_teams(
         try:
             if not header and not config.auth_disabled:
                 raise Unauthorized("no token")
-            if header:
+            if header and not verified.known(header):
                 precheck(header, config.token_issuer)
         except Unauthorized as exc:
             return _unauthorized(exc, request)
@@ -136,6 +139,7 @@ def mount_teams(
                 header,
                 issuer=config.token_issuer,
                 auth_disabled=config.auth_disabled,
+                verified=verified,
             )
         except Unauthorized as exc:
             return _unauthorized(exc, request)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from teams_support import APP_ID, activity, start_server
@@ -194,3 +196,53 @@ async def test_outbound_credentials_are_made_once_and_their_token_fetched_in_a_t
     assert first is second and Inner.made == 1
     assert fetched_in and loop_thread not in fetched_in
     assert await warm.is_valid_app_id(APP_ID) and not await warm.is_valid_app_id("other")
+
+
+async def test_a_verified_token_is_not_checked_again_for_the_same_service(teams, monkeypatch):
+    from discretion.adapters.teams.mount import VERIFIED
+
+    verified = teams.app[VERIFIED]
+    token = teams.token()
+    checks = []
+    real = jwt.decode
+
+    def counting(*args, **kwargs):
+        checks.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    for n in range(3):
+        body = post_body(teams)
+        body["id"] = f"17599447815{n:02d}"
+        assert (await teams.post(body, token=token)).status == 201
+    first = len(checks)
+    assert first > 0 and verified.hits == 2  # the first request was checked, the others not
+
+    # The same token from another serviceUrl is checked again (and refused: the token
+    # names the fake connector's URL, not this one).
+    other = post_body(teams)
+    other["serviceUrl"] = "https://smba.example.net/emea/"
+    assert (await teams.post(other, token=token)).status == 401
+    assert len(checks) > first
+
+    # Refused tokens are never kept: a forged twin of the good one is checked each time.
+    head, payload, _ = token.split(".")
+    forged = f"{head}.{payload}.{base64.urlsafe_b64encode(b'y' * 256).decode().rstrip('=')}"
+    for _ in range(2):
+        assert (await teams.post(post_body(teams), token=forged)).status == 401
+    assert not verified.known(forged)
+
+
+async def test_a_kept_verdict_lapses_with_the_token(teams, monkeypatch):
+    from discretion.adapters.teams.mount import VERIFIED
+
+    verified = teams.app[VERIFIED]
+    # Inside botbuilder's skew allowance (so accepted) but past its own expiry: not kept.
+    late = teams.token(lifetime=60, issued_ago=180)
+    assert (await teams.post(post_body(teams), token=late)).status == 201
+    assert not verified.known(f"Bearer {late}")
+    good = teams.token()
+    assert (await teams.post(post_body(teams), token=good)).status == 201
+    assert verified.known(f"Bearer {good}")
+    monkeypatch.setattr(time, "time", lambda: 10**12)  # far in the future
+    assert not verified.known(f"Bearer {good}")
