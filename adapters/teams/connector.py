@@ -212,9 +212,16 @@ class Messenger:
         return getattr(response, "id", None)
 
     async def personal_conversation(
-        self, poster: Poster, origin: Origin, *, fresh: bool = False
+        self,
+        poster: Poster,
+        origin: Origin,
+        *,
+        fresh: bool = False,
+        known: PersonalConversation | None = None,
     ) -> PersonalConversation:
         """The poster's 1:1 chat with the bot: remembered, or created with tenant and AAD id."""
+        if known is not None and not fresh:
+            return known
         key = (poster.tenant_id, poster.aad_object_id)
         lock = self._creating.setdefault(key, asyncio.Lock())
         try:
@@ -268,7 +275,9 @@ class Messenger:
             # moment ago may have just created the chat.
             for fresh in (False, True) if known is not None else (False,):
                 try:
-                    ref = await self.personal_conversation(poster, origin, fresh=fresh)
+                    ref = await self.personal_conversation(
+                        poster, origin, fresh=fresh, known=known
+                    )
                     await self.send_card(
                         ref.service_url, ref.conversation_id, card, summary=summary
                     )

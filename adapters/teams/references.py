@@ -9,6 +9,7 @@ is created by the store's migration ``0003_teams_conversations``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -79,8 +80,20 @@ class MemoryReferenceStore:
 class SqlReferenceStore:
     """References in the server's database (SQLite or PostgreSQL), table ``teams_conversations``."""
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, cache_size: int = 10_000):
         self.engine = engine
+        # Read-through copy of recent rows: a repeat poster costs no database read. A row
+        # another replica removed is caught anyway: sending to a gone chat fails, and the
+        # Messenger forgets it and asks for a new one.
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str], PersonalConversation] = OrderedDict()
+
+    def _keep(self, ref: PersonalConversation) -> None:
+        key = (ref.tenant_id, ref.user_id)
+        self._cache[key] = ref
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
     async def ensure_table(self) -> None:
         """Create the table on a database without the store's migrations (a no-op once there)."""
@@ -88,6 +101,9 @@ class SqlReferenceStore:
             await conn.run_sync(metadata.create_all, checkfirst=True)
 
     async def get(self, tenant_id: str, user_id: str) -> PersonalConversation | None:
+        held = self._cache.get((tenant_id, user_id))
+        if held is not None:
+            return held
         query = sa.select(conversations).where(
             conversations.c.tenant_id == tenant_id, conversations.c.user_id == user_id
         )
@@ -95,13 +111,15 @@ class SqlReferenceStore:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
-        return PersonalConversation(
+        found = PersonalConversation(
             row["tenant_id"],
             row["user_id"],
             row["conversation_id"],
             row["service_url"],
             row["bot_id"],
         )
+        self._keep(found)
+        return found
 
     async def put(self, ref: PersonalConversation) -> None:
         values = {
@@ -124,11 +142,13 @@ class SqlReferenceStore:
                                 tenant_id=ref.tenant_id, user_id=ref.user_id, **values
                             )
                         )
+                self._keep(ref)
                 return
             except IntegrityError:
                 continue
 
     async def forget(self, tenant_id: str, user_id: str) -> None:
+        self._cache.pop((tenant_id, user_id), None)
         async with self.engine.begin() as conn:
             await conn.execute(
                 sa.delete(conversations).where(

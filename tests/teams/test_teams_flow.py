@@ -260,3 +260,18 @@ async def test_message_to_the_bot_itself_gets_help_not_an_assessment(teams, card
     assert card["body"][0]["text"] == "Discretion is set up for you"
     assert NHS not in json.dumps(card)
     assert teams.handler.counts.get("queued") is None
+
+
+async def test_a_remembered_chat_that_has_gone_is_replaced_by_a_new_one(teams):
+    # The poster removed the app (perhaps seen by another replica, whose forgetting this
+    # one's copy of the reference does not know about): the send fails with 403.
+    await teams.post(channel_post(teams))
+    await teams.settle()
+    assert len(teams.connector.created()) == 1
+    teams.connector.fail_next(403)
+    await teams.post(channel_post(teams, id="1759944781998"))
+    await teams.settle()
+    assert len(teams.connector.created()) == 2  # asked Teams for the chat again
+    # First card; the second refused with 403; then sent again into the new chat.
+    assert len(teams.connector.cards()) == 3
+    assert teams.handler.counts.get("warned_personal") == 2

@@ -80,3 +80,28 @@ async def test_store_migrations_create_the_table_and_the_server_uses_it(
         finally:
             await server.close()
             await runner.cleanup()
+
+
+async def test_a_replica_reads_each_reference_once_and_writes_every_change(tmp_path):
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/refs.db")
+    try:
+        one, two = SqlReferenceStore(engine), SqlReferenceStore(engine)
+        await one.ensure_table()
+        ref = PersonalConversation("t1", "u1", "a:one", "https://smba.example/amer/", "28:bot")
+        await one.put(ref)
+        assert await two.get("t1", "u1") == ref  # read from the database, then held
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM teams_conversations"))
+        # Held copies answer without the database; a send to a gone chat is what
+        # tells a replica to forget (test_teams_flow covers that path).
+        assert await two.get("t1", "u1") == ref
+        await two.forget("t1", "u1")
+        assert await two.get("t1", "u1") is None
+        # Saying it again writes it again (it may have been removed meanwhile).
+        await one.put(ref)
+        assert await SqlReferenceStore(engine).get("t1", "u1") == ref
+        moved = PersonalConversation("t1", "u1", "a:two", "https://smba.example/emea/", "28:bot")
+        await one.put(moved)
+        assert await SqlReferenceStore(engine).get("t1", "u1") == moved
+    finally:
+        await engine.dispose()
