@@ -275,9 +275,7 @@ class Messenger:
             # moment ago may have just created the chat.
             for fresh in (False, True) if known is not None else (False,):
                 try:
-                    ref = await self.personal_conversation(
-                        poster, origin, fresh=fresh, known=known
-                    )
+                    ref = await self.personal_conversation(poster, origin, fresh=fresh, known=known)
                     await self.send_card(
                         ref.service_url, ref.conversation_id, card, summary=summary
                     )
