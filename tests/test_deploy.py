@@ -94,7 +94,7 @@ def test_production_has_what_a_real_cluster_needs():
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
     assert secrets == {"discretion-secrets"}
     assert docs["Deployment"]["spec"]["replicas"] == 4
-    assert container["resources"]["requests"]["cpu"] == "1"
+    assert container["resources"]["requests"]["cpu"] == "2"  # the server and its model child
     assert docs["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 4
     assert all(d["metadata"].get("namespace") == "discretion" for d in docs.values())
 
