@@ -19,6 +19,7 @@ more. A reloaded configuration gets a new child, warmed before it takes over.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -83,9 +84,14 @@ def snapshot(memory: ThreadStore, messages: Sequence[Message]) -> MemorySnapshot
 _engine: Any = None
 
 
-def _start_child(settings: Any, hash_key: bytes) -> None:
+def _start_child(settings: Any, hash_key: bytes, log_level: int = logging.WARNING) -> None:
     """Build the child's engine (the pool's initializer)."""
     global _engine
+    # The same JSON logs, level and content filter as the server (a spawned child starts
+    # with none of the parent's logging set up).
+    from discretion import logs
+
+    logs.configure(log_level)
     # Ctrl-C reaches the whole process group; the parent decides when the child stops,
     # after the work it accepted has been assessed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -193,5 +199,5 @@ class ProcessAssessor:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_child,
-            initargs=(engine.settings, engine.hash_key),
+            initargs=(engine.settings, engine.hash_key, logging.getLogger().getEffectiveLevel()),
         )

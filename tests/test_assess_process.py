@@ -186,3 +186,36 @@ def test_the_server_assesses_in_a_child_unless_the_site_says_not_to(tmp_path, se
     assert settings.nlp.separate_process is True
     # Tests hand in their engine, and then nothing is spawned unless asked.
     assert create_app(settings, engine)[SERVICES].assessor is None
+
+
+def test_the_childs_logs_are_the_servers_json_and_never_hold_the_message(tmp_path):
+    script = textwrap.dedent(
+        """
+        from discretion import logs
+        from discretion.assess_process import ProcessAssessor
+        from discretion.engine import Engine
+        from discretion.message import Message
+
+        if __name__ == "__main__":
+            logs.configure("DEBUG")
+            engine = Engine()
+            a = ProcessAssessor()
+            a.prepare(engine)
+            text = "Mrs Edith Crabtree, NHS 943 476 5919, fell at the bus station"
+            [result] = a.assess_many(engine, [Message(text, author="U1", channel="C1")], None)
+            assert result.warn
+            a.close()
+        """
+    )
+    path = tmp_path / "server.py"
+    path.write_text(script)
+    env = {**os.environ, "DISCRETION_CONFIG": ""}
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    output = done.stdout + done.stderr
+    for secret in ("Crabtree", "943 476 5919", "9434765919", "bus station"):
+        assert secret not in output
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("{") for line in lines), lines[:3]
