@@ -39,7 +39,8 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.slack_api import FakeSlackApi  # noqa: E402
-from slack_latency import SECRET, event, free_port, percentile, post  # noqa: E402
+from loadgen import free_port, percentile  # noqa: E402
+from slack_latency import SECRET, event, post  # noqa: E402
 
 ADMIN_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

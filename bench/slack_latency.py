@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,19 +34,10 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.slack_api import FakeSlackApi  # noqa: E402
+from loadgen import free_port, percentile, wait_healthy  # noqa: E402
+from messages import nhs_number  # noqa: E402
 
 SECRET = "bench-signing-secret"
-
-
-def nhs_number(rng: random.Random) -> str:
-    """A made-up NHS number with a valid check digit (modulus 11)."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(9)]
-        check = 11 - sum(d * (10 - i) for i, d in enumerate(digits)) % 11
-        check = 0 if check == 11 else check
-        if check != 10:
-            s = "".join(map(str, digits)) + str(check)
-            return f"{s[:3]} {s[3:6]} {s[6:]}"
 
 
 def event(i: int, rng: random.Random) -> dict:
@@ -71,39 +61,10 @@ def event(i: int, rng: random.Random) -> dict:
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 def _own_folder(parent: str, port: int) -> str:
     path = Path(parent) / str(port)
     path.mkdir()
     return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_healthy(
-    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]
-) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with status {proc.returncode}")
-        try:
-            async with session.get(f"{base}/healthz") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("the server did not start within 60 s")
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[float, int]:

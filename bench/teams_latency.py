@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.bot_connector import FakeBotConnector  # noqa: E402
 from fakes.openid import ISSUER, FakeOpenId  # noqa: E402
+from loadgen import free_port, percentile, wait_healthy  # noqa: E402
+from messages import nhs_number  # noqa: E402
 
 APP_ID = "3f1c2a9e-5b7d-4e8f-9a1b-2c3d4e5f6a7b"
 ACTIVITY = (
@@ -46,17 +47,6 @@ ACTIVITY = (
     / "activities"
     / "channel-message-mention-thread-reply.json"
 )
-
-
-def nhs_number(rng: random.Random) -> str:
-    """A made-up NHS number with a valid check digit (modulus 11)."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(9)]
-        check = 11 - sum(d * (10 - i) for i, d in enumerate(digits)) % 11
-        check = 0 if check == 11 else check
-        if check != 10:
-            s = "".join(map(str, digits)) + str(check)
-            return f"{s[:3]} {s[3:6]} {s[6:]}"
 
 
 def activity(template: dict[str, Any], i: int, service_url: str, rng: random.Random) -> dict:
@@ -68,19 +58,6 @@ def activity(template: dict[str, Any], i: int, service_url: str, rng: random.Ran
         f"<at>ridotest</at> Bed {i % 30}: NHS {nhs_number(rng)} back from theatre, obs due at {i % 12}"
     )
     return body
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the server side (a child process) --------------------------------------------------
@@ -108,20 +85,6 @@ def serve_child(port: int, metadata_url: str) -> None:
 
 
 # --- the load side -------------------------------------------------------------------------
-
-
-async def wait_healthy(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen) -> None:
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with status {proc.returncode}")
-        try:
-            async with session.get(f"{base}/healthz") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("the server did not start within 60 s")
 
 
 async def wait_cards(fake: FakeBotConnector, n: int, timeout: float) -> None:
