@@ -32,6 +32,7 @@ from discretion.dedupe import Deduplicator, deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.notice import build_notice
 from discretion.warnings_log import new_warning_id, note_warning
+from discretion.web.links import report_link
 from discretion.work import queue_from_env
 
 log = get_logger("discretion.adapters.slack")
@@ -70,7 +71,6 @@ class SlackAdapter:
         dedupe: Deduplicator | None = None,
         installations: Any = None,
         oauth: Any = None,
-        web_app: Any = None,
     ):
         self.config = config
         self.services = services
@@ -86,9 +86,6 @@ class SlackAdapter:
         # four messages, and batches of about sixteen are what let a busy workspace keep up.
         self.work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS)
         self.work.register(MESSAGE_JOB, self._queued_message)
-        # The aiohttp app, to see whether the one-click report pages are mounted.
-        self.web_app = web_app
-        self._links_mounted = False
         self._channel_names: dict[str, tuple[float, str | None]] = {}
         self.socket_mode: Any = None
         self.app = AsyncApp(
@@ -301,17 +298,11 @@ class SlackAdapter:
 
     def report_link(self, found: SlackMessage, assessment: Assessment) -> str | None:
         """A one-click report link, when the report pages are part of this server."""
-        if not self.report_pages_mounted():
-            return None
-        try:
-            from discretion.web.links import make_report_link
-        except ImportError:
-            return None
         counts: dict[str, int] = {}
         for f in assessment.findings:
             counts[f.entity_type] = counts.get(f.entity_type, 0) + 1
         try:
-            return make_report_link(
+            return report_link(
                 self.services,
                 platform="slack",
                 channel=found.channel,
@@ -326,15 +317,6 @@ class SlackAdapter:
         except Exception as exc:  # no link is better than no warning
             log.error("slack.report_link_failed", error=type(exc).__name__)
             return None
-
-    def report_pages_mounted(self) -> bool:
-        """True once the server has a /report/ page for one-click links to open."""
-        if not self._links_mounted and self.web_app is not None:
-            self._links_mounted = any(
-                r.resource is not None and r.resource.canonical.startswith("/report/")
-                for r in self.web_app.router.routes()
-            )
-        return self._links_mounted
 
     def hash_extra(self, text: str) -> dict[str, str]:
         """The message's keyed hash (to match repeats), when the store's key is available."""

@@ -33,7 +33,7 @@ def mount(app: web.Application, services: Any) -> str | None:
 
         oauth = UserTokenFlow(config, services)
         installations = oauth.installations
-    adapter = SlackAdapter(config, services, installations=installations, oauth=oauth, web_app=app)
+    adapter = SlackAdapter(config, services, installations=installations, oauth=oauth)
     services.extras[ADAPTER_KEY] = adapter
     said = []
     if config.signing_secret:

@@ -38,6 +38,7 @@ from discretion.adapters.teams.references import MemoryReferenceStore, SqlRefere
 from discretion.adapters.teams.refs import WarningRef
 from discretion.dedupe import deduplicator_from_env
 from discretion.logs import get_logger
+from discretion.web.links import report_link
 
 log = get_logger("discretion.adapters.teams.mount")
 
@@ -102,7 +103,7 @@ def mount_teams(
         messenger,
         deduplicator_from_env(),
         memory=services.memory if services.memory is not None else memory_for(services.settings),
-        report_link=_report_link(app, services),
+        report_link=_report_link(services),
         hider=hider,
     )
     app[TEAMS] = handler
@@ -212,21 +213,11 @@ def _warn_unauthenticated() -> None:
     log.warning("teams.authentication_disabled", switch=LOCAL_DEV_ENV)
 
 
-def _report_link(app: web.Application, services: Any) -> Any:
-    """A maker of one-click report links, used once the /report/ pages are mounted."""
-
-    def mounted() -> bool:
-        return any(
-            r.resource is not None and r.resource.canonical.startswith("/report/")
-            for r in app.router.routes()
-        )
+def _report_link(services: Any) -> Any:
+    """A maker of one-click report links (None until the /report/ pages are mounted)."""
 
     def link(ref: WarningRef, assessment: Any) -> str | None:
-        if not mounted():
-            return None
-        from discretion.web.links import make_report_link
-
-        return make_report_link(
+        return report_link(
             services,
             platform="teams",
             channel=ref.where,

@@ -10,6 +10,7 @@ when it is opened, because chat apps open links to preview them.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,8 +61,28 @@ def web_settings(services: Any) -> WebSettings:
     return found
 
 
+# Set in services.extras by the dashboard's mount once the /report/ pages are served.
+REPORT_PAGES_KEY = "report_pages"
+
+
+def report_link(services: Any, **details: Any) -> str | None:
+    """:func:`make_report_link` when this server serves the report pages, else None.
+
+    Adapters call this for every warning, whichever was mounted first.
+    """
+    if not services.extras.get(REPORT_PAGES_KEY):
+        return None
+    return make_report_link(services, **details)
+
+
 def _serializer(settings: WebSettings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.secret_key, salt=SALT)
+    return _serializer_for(settings.secret_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret_key: Any) -> URLSafeSerializer:
+    # Made once per key: one is needed for every warning sent.
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
 def make_report_token(

@@ -11,7 +11,7 @@ from discretion.server import Services
 from discretion.store.models import utcnow
 from discretion.web import cases, export, reportform, signin
 from discretion.web.context import DASHBOARD, Dashboard
-from discretion.web.links import web_settings
+from discretion.web.links import REPORT_PAGES_KEY, web_settings
 from discretion.web.ratelimit import SignInLimiter
 
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
@@ -70,5 +70,6 @@ def mount(app: web.Application, services: Services) -> str | None:
         add_oidc_routes(app)
     app[DASHBOARD] = dashboard
     add_routes(app)
+    services.extras[REPORT_PAGES_KEY] = True  # adapters may now put report links in warnings
     said = f"dashboard at {settings.public_url}/dashboard/"
     return said + (" with OpenID Connect sign-in" if dashboard.oidc else "")

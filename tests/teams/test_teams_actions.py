@@ -151,7 +151,7 @@ async def test_card_links_to_the_one_click_report_page_when_it_is_mounted(
 
     from aiohttp import web
 
-    from discretion.web.links import SETTINGS_KEY, read_report_token
+    from discretion.web.links import REPORT_PAGES_KEY, SETTINGS_KEY, read_report_token
     from discretion.web.settings import load_web_settings
 
     web_settings = load_web_settings({}, secret_key="s" * 32)
@@ -163,6 +163,7 @@ async def test_card_links_to_the_one_click_report_page_when_it_is_mounted(
             return web.Response(text="report form")
 
         app.router.add_get("/report/{token}", report_page)
+        services.extras[REPORT_PAGES_KEY] = True  # what the dashboard's mount says
 
     server, runner = await start_server(settings, engine, openid, connector, prepare=prepare)
     try:
