@@ -141,6 +141,45 @@ class RedisStreamQueue:
         Raises (after about 2.5 s of retrying) when Redis cannot take it, so the
         platform is not told "accepted" for an event nobody holds.
         """
+        await self._add(
+            kind,
+            payload,
+            lambda token: self.client.xadd(
+                self.stream, {"job": token}, maxlen=self.maxsize * 2, approximate=True
+            ),
+        )
+
+    async def submit_once(
+        self, kind: str, payload: dict[str, Any], once: str, ttl_seconds: int = 3600
+    ) -> bool:
+        """Queue a job unless ``once`` was seen in the last hour; marking and queueing are one step.
+
+        Returns False for a repeat. ``once`` shares its keys with
+        :class:`discretion.dedupe.RedisDeduplicator`, so either may be used for an event.
+        """
+        added = await self._add(
+            kind,
+            payload,
+            lambda token: self.client.eval(
+                SUBMIT_ONCE,
+                2,
+                self.stream,
+                SEEN_PREFIX + once,
+                ttl_seconds,
+                self.maxsize * 2,
+                token,
+            ),
+        )
+        return bool(added)
+
+    async def _add(
+        self, kind: str, payload: dict[str, Any], add: Callable[[bytes], Awaitable[Any]]
+    ) -> Any:
+        """Encrypt the job and ``add`` it, waiting for room when full and retrying Redis errors.
+
+        Gives up (raises) after about 2.5 s, so that the platform is never told
+        "accepted" for an event nobody holds.
+        """
         if kind not in self.handlers:
             raise KeyError(f"no handler registered for {kind!r}")
         token = self._fernet.encrypt(json.dumps({"kind": kind, "payload": payload}).encode())
@@ -151,44 +190,7 @@ class RedisStreamQueue:
                 if self._depth >= self.maxsize and time.monotonic() < deadline:
                     await asyncio.sleep(0.05)  # full: wait for room rather than drop
                     continue
-                await self.client.xadd(
-                    self.stream, {"job": token}, maxlen=self.maxsize * 2, approximate=True
-                )
-                return
-            except RedisError as exc:
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning("work.redis_retry", error=type(exc).__name__)
-                await asyncio.sleep(0.1)
-
-    async def submit_once(
-        self, kind: str, payload: dict[str, Any], once: str, ttl_seconds: int = 3600
-    ) -> bool:
-        """Queue a job unless ``once`` was seen in the last hour; marking and queueing are one step.
-
-        Returns False for a repeat. ``once`` shares its keys with
-        :class:`discretion.dedupe.RedisDeduplicator`, so either may be used for an event.
-        """
-        if kind not in self.handlers:
-            raise KeyError(f"no handler registered for {kind!r}")
-        token = self._fernet.encrypt(json.dumps({"kind": kind, "payload": payload}).encode())
-        deadline = time.monotonic() + 2.5
-        while True:
-            try:
-                self._depth = int(await self.client.xlen(self.stream))
-                if self._depth >= self.maxsize and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                    continue
-                added = await self.client.eval(
-                    SUBMIT_ONCE,
-                    2,
-                    self.stream,
-                    SEEN_PREFIX + once,
-                    ttl_seconds,
-                    self.maxsize * 2,
-                    token,
-                )
-                return bool(added)
+                return await add(token)
             except RedisError as exc:
                 if time.monotonic() >= deadline:
                     raise
