@@ -13,10 +13,13 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from discretion.adapters.teams.text import PlainText, to_plain
+from discretion.adapters.teams.text import Piece, PlainText, to_plain
 from discretion.message import Message
 
 PLATFORM = "teams"
+# The version of TeamsMessage.to_data's layout: a replica reading another's queued work
+# refuses a layout it does not know rather than misreading it.
+DATA_VERSION = 1
 # Files shared in Teams arrive as attachments of this type; their names are scanned.
 FILE_TYPES = ("application/vnd.microsoft.teams.file.download.info",)
 
@@ -79,6 +82,63 @@ class TeamsMessage:
             sent_at=self.sent_at,
             extra_texts=self.file_names,
         )
+
+    def to_data(self) -> dict[str, Any]:
+        """A plain, JSON-able dict of every field (for a shared queue, which encrypts it).
+
+        It holds the message text: never log it or keep it anywhere unencrypted.
+        """
+        return {
+            "v": DATA_VERSION,
+            **{name: getattr(self, name) for name in _ID_FIELDS},
+            "edited": self.edited,
+            "sent_at": self.sent_at.isoformat() if self.sent_at is not None else None,
+            "source": self.plain.source,
+            # Each run as it was cut, so offsets map back without converting the text again.
+            "pieces": [
+                [p.assessed, p.shown, p.source_start, p.source_end, p.mention]
+                for p in self.plain.pieces
+            ],
+            "file_names": list(self.file_names),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TeamsMessage:
+        """The message :meth:`to_data` wrote; raises ValueError for another layout."""
+        if data.get("v") != DATA_VERSION:
+            raise ValueError("unknown TeamsMessage layout")
+        sent = data.get("sent_at")
+        pieces = tuple(
+            Piece(str(a), str(s), int(start), int(end), bool(mention))
+            for a, s, start, end, mention in data["pieces"]
+        )
+        return cls(
+            **{name: str(data[name]) for name in _ID_FIELDS},
+            edited=bool(data["edited"]),
+            sent_at=datetime.fromisoformat(sent) if isinstance(sent, str) else None,
+            plain=PlainText(pieces, str(data["source"])),
+            file_names=tuple(str(n) for n in data["file_names"]),
+        )
+
+
+# The plain string fields of TeamsMessage (ids and names), copied as they are.
+_ID_FIELDS = (
+    "activity_id",
+    "service_url",
+    "conversation_id",
+    "conversation_type",
+    "tenant_id",
+    "team_id",
+    "team_group_id",
+    "channel_id",
+    "channel_name",
+    "parent_id",
+    "poster_id",
+    "poster_aad",
+    "poster_name",
+    "bot_id",
+    "bot_name",
+)
 
 
 def from_bot(activity: Activity) -> bool:
