@@ -110,15 +110,20 @@ class WorkQueue:
                 queue.task_done()
 
 
-def queue_from_env(maxsize: int = 10_000, workers: int = 4) -> Any:
+def queue_from_env(maxsize: int = 10_000, workers: int = 4, *, stream: str | None = None) -> Any:
     """A Redis Streams queue when ``REDIS_URL`` and ``DISCRETION_QUEUE=redis`` are set, else this one.
 
     The Redis one is shared by every replica (see :mod:`discretion.work_redis`); it
     needs ``DISCRETION_SECRET_KEY``, the same on every replica, to encrypt what it holds.
+    ``stream`` names its stream: each adapter keeps its own, because a consumer drops
+    entries of kinds it has no handler for.
     """
     url = os.environ.get("REDIS_URL")
     if url and os.environ.get(QUEUE_ENV, "").strip().lower() == "redis":
         from discretion.work_redis import RedisStreamQueue
 
-        return RedisStreamQueue.from_env(url, maxsize=maxsize, workers=workers)
+        queue = RedisStreamQueue.from_env(url, maxsize=maxsize, workers=workers)
+        if stream:
+            queue.stream = stream  # set before start(), so the group is made on this stream
+        return queue
     return WorkQueue(maxsize=maxsize, workers=workers)

@@ -4,6 +4,10 @@ A message or an edit is read into plain text and queued (Teams wants its answer
 within seconds); the work queue assesses it and, when it could identify a
 patient, sends the poster a private Adaptive Card. The card's buttons come back
 as messages in the 1:1 chat and become a breach report or a false-alarm note.
+
+Work is queued as data (a registered kind and a JSON-able payload), so with
+DISCRETION_QUEUE=redis any replica can take it and a killed replica's work is
+claimed by another (see ``discretion.work_redis``, which encrypts every entry).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ from discretion.notice import build_notice
 log = get_logger("discretion.adapters.teams")
 
 MAX_TEXT = 100_000  # Teams caps a message near 28 KB; anything far bigger is not a chat message
+# The kinds of queued job; their payloads are data, so any replica can run them.
+MESSAGE_JOB = "teams.message"  # assess one message (the TeamsMessage, text included)
+ACTION_JOB = "teams.action"  # a card's button: report a breach, or not patient data
+WELCOME_JOB = "teams.welcome"  # the welcome card in a 1:1 chat
 
 
 class TeamsHandler:
@@ -55,8 +63,14 @@ class TeamsHandler:
         memory: Any = None,
         report_link: Any = None,
         hider: GraphHider | None = None,
+        work: Any = None,
     ):
         self.services = services
+        # The process's queue by default; mount gives a shared Redis one when so configured.
+        self.work = work if work is not None else services.work
+        self.work.register(MESSAGE_JOB, self._queued_message)
+        self.work.register(ACTION_JOB, self._queued_action)
+        self.work.register(WELCOME_JOB, self._queued_welcome)
         self.messenger = messenger
         self.dedupe = dedupe
         self.memory = memory
@@ -113,7 +127,10 @@ class TeamsHandler:
         if not text.strip() and not found.file_names:
             self._count("empty")
             return
-        if not await self.dedupe.first_time(_dedupe_key(found, activity)):
+        key = _dedupe_key(found, activity)
+        # A shared queue marks the activity seen as it queues it, in one step (below).
+        submit_once = getattr(self.work, "submit_once", None)
+        if submit_once is None and not await self.dedupe.first_time(key):
             self._count("duplicate")
             log.info("teams.duplicate", activity_id=found.activity_id)
             return
@@ -121,11 +138,38 @@ class TeamsHandler:
         if mode == "ignore":
             self._count("ignored_channel")
             return
-        self._count("queued")
-        await self.services.work.submit(lambda: self.assess_and_warn(found, quiet=mode == "quiet"))
+        # The key rides along: the "warned" mark must be the same whichever replica runs it.
+        payload = {"message": found.to_data(), "quiet": mode == "quiet", "key": key}
+        if submit_once is None:
+            self._count("queued")
+            await self.work.submit_event(MESSAGE_JOB, payload)
+        elif await submit_once(MESSAGE_JOB, payload, key):
+            self._count("queued")
+        else:
+            # Seen and queued before (a redelivery): a replica killed between marking it
+            # seen and queueing it would otherwise have the redelivery dropped and lost.
+            self._count("duplicate")
+            log.info("teams.duplicate", activity_id=found.activity_id)
 
-    async def assess_and_warn(self, found: TeamsMessage, *, quiet: bool = False) -> str:
-        """Assess one message and warn the poster if needed; returns what happened."""
+    async def _queued_message(self, payload: dict[str, Any]) -> None:
+        """Assess one queued message (perhaps queued by another replica)."""
+        found = TeamsMessage.from_data(payload["message"])
+        key = str(payload.get("key") or "")
+        await self.assess_and_warn(
+            found, quiet=bool(payload.get("quiet")), done_key=f"teams-warned:{key}" if key else ""
+        )
+
+    async def assess_and_warn(
+        self, found: TeamsMessage, *, quiet: bool = False, done_key: str = ""
+    ) -> str:
+        """Assess one message and warn the poster if needed; returns what happened.
+
+        ``done_key`` names the warning in the shared queue: a claimed entry whose
+        warning already went out (its replica died before acknowledging) is not warned again.
+        """
+        if done_key and await self.work.already_done(done_key):
+            self._count("already_warned")
+            return "already_warned"
         message = found.to_message()
         if len(message.text) > MAX_TEXT:
             message = dataclasses.replace(message, text=message.text[:MAX_TEXT])
@@ -160,6 +204,9 @@ class TeamsHandler:
             card,
             summary=notice.headline,
         )
+        if done_key and outcome != "failed":
+            # First thing after Teams took it: the window for a second warning is one round trip.
+            await self.work.mark_done(done_key)
         self._count(f"warned_{outcome}")
         if outcome == "personal":  # only then did the poster get the card and its buttons
             await warnings_log.note_warning(
@@ -237,7 +284,9 @@ class TeamsHandler:
     # --- the card's buttons ------------------------------------------------------------
 
     async def on_card_action(self, activity: Activity) -> None:
-        if not await self.dedupe.first_time(f"teams:action:{activity.id}"):
+        key = f"teams:action:{activity.id}"
+        submit_once = getattr(self.work, "submit_once", None)
+        if submit_once is None and not await self.dedupe.first_time(key):
             self._count("duplicate")
             return
         await self.remember_personal(activity)
@@ -246,8 +295,11 @@ class TeamsHandler:
         clicker = activity.from_property
         reporter = (getattr(clicker, "aad_object_id", None) or getattr(clicker, "id", "")) or ""
         try:
-            action, ref, inputs = WarningRef.from_value(activity.value)
+            action = WarningRef.from_value(activity.value)[0]
         except BadRef as exc:
+            if submit_once is not None and not await self.dedupe.first_time(key):
+                self._count("duplicate")  # nothing is queued for it: the plain check suffices
+                return
             log.warning("teams.bad_card_action", reason=str(exc), activity_id=activity.id)
             await self._reply(
                 service_url,
@@ -257,9 +309,34 @@ class TeamsHandler:
                 ),
             )
             return
-        self._count(f"action_{action}")
-        await self.services.work.submit(
-            lambda: self.handle_action(action, ref, inputs, reporter, service_url, conversation_id)
+        # The click's own value travels (what the card sent; read again where it is run),
+        # with who clicked and where to answer.
+        payload = {
+            "value": activity.value,
+            "reporter": reporter,
+            "service_url": service_url,
+            "conversation_id": conversation_id,
+            "key": key,
+        }
+        if submit_once is None:
+            self._count(f"action_{action}")
+            await self.work.submit_event(ACTION_JOB, payload)
+        elif await submit_once(ACTION_JOB, payload, key):
+            self._count(f"action_{action}")
+        else:
+            self._count("duplicate")
+
+    async def _queued_action(self, payload: dict[str, Any]) -> None:
+        """Handle one queued button click (perhaps queued by another replica)."""
+        action, ref, inputs = WarningRef.from_value(payload["value"])
+        await self.handle_action(
+            action,
+            ref,
+            inputs,
+            str(payload["reporter"]),
+            str(payload["service_url"]),
+            str(payload["conversation_id"]),
+            done_key=f"teams-acted:{payload['key']}" if payload.get("key") else "",
         )
 
     async def handle_action(
@@ -270,8 +347,16 @@ class TeamsHandler:
         reporter: str,
         service_url: str,
         conversation_id: str,
+        *,
+        done_key: str = "",
     ) -> str | None:
-        """Save a breach report or a false-alarm note, then confirm in the 1:1 chat."""
+        """Save a breach report or a false-alarm note, then confirm in the 1:1 chat.
+
+        ``done_key``: as for a warning, a claimed click whose report was saved is not saved twice.
+        """
+        if done_key and await self.work.already_done(done_key):
+            self._count("already_acted")
+            return None
         store = self.services.store
         if store is None:
             await self._reply(
@@ -307,6 +392,8 @@ class TeamsHandler:
                     ),
                     actor=f"teams:{reporter}",
                 )
+                if done_key:
+                    await self.work.mark_done(done_key)
                 log.info("teams.breach_reported", reference=reference, kinds=sorted(ref.kinds))
                 await warnings_log.note_outcome(
                     store, ref.warning, warnings_log.REPORTED, incident_reference=reference
@@ -324,6 +411,8 @@ class TeamsHandler:
                     config_version=ref.config_version,
                 ),
             )
+            if done_key:
+                await self.work.mark_done(done_key)
             log.info("teams.false_positive", kinds=sorted(ref.kinds))
             await warnings_log.note_outcome(store, ref.warning, warnings_log.NOT_PATIENT_DATA)
             await self._reply(service_url, conversation_id, not_patient_data_card())
@@ -338,12 +427,21 @@ class TeamsHandler:
             return None
 
     async def _welcome(self, activity: Activity) -> None:
-        if not await self.dedupe.first_time(f"teams:welcome:{activity.id}"):
-            return
-        service_url = activity.service_url or ""
-        conversation_id = activity.conversation.id if activity.conversation else ""
+        key = f"teams:welcome:{activity.id}"
+        payload = {
+            "service_url": activity.service_url or "",
+            "conversation_id": activity.conversation.id if activity.conversation else "",
+        }
+        submit_once = getattr(self.work, "submit_once", None)
+        if submit_once is not None:
+            await submit_once(WELCOME_JOB, payload, key)
+        elif await self.dedupe.first_time(key):
+            await self.work.submit_event(WELCOME_JOB, payload)
+
+    async def _queued_welcome(self, payload: dict[str, Any]) -> None:
+        """Send the welcome card (the card is made here: every replica has the same settings)."""
         card = welcome_card(self.services.settings.policy_url)
-        await self.services.work.submit(lambda: self._reply(service_url, conversation_id, card))
+        await self._reply(str(payload["service_url"]), str(payload["conversation_id"]), card)
 
     async def _reply(self, service_url: str, conversation_id: str, card: dict[str, Any]) -> None:
         if not service_url or not conversation_id:

@@ -39,6 +39,7 @@ from discretion.adapters.teams.refs import WarningRef
 from discretion.dedupe import deduplicator_from_env
 from discretion.logs import get_logger
 from discretion.web.links import report_link
+from discretion.work import WorkQueue, queue_from_env
 
 log = get_logger("discretion.adapters.teams.mount")
 
@@ -46,6 +47,11 @@ ROUTE = "/api/messages"
 DEFAULT_LOGIN = "https://login.microsoftonline.com"
 TEAMS: web.AppKey[TeamsHandler] = web.AppKey("teams", TeamsHandler)
 VERIFIED: web.AppKey[VerifiedTokens] = web.AppKey("teams_verified_tokens", VerifiedTokens)
+# With DISCRETION_QUEUE=redis, Teams work goes to a stream of its own: a consumer drops
+# kinds it has no handler for, so Slack's and Teams' queues must not read each other's.
+STREAM = "discretion:work:teams"
+QUEUE_SIZE = 10_000
+WORKERS = 32  # as the process's own queue: jobs mostly wait on the network
 
 
 def mount(app: web.Application, services: Any) -> str | None:
@@ -98,6 +104,10 @@ def mount_teams(
                 config.app_id, config.app_password, config.login_url.rstrip("/") or DEFAULT_LOGIN
             ),
         )
+    work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS, stream=STREAM)
+    # In one process the server's queue is the one to use (it drains it on shutdown and
+    # reports its depth); only a shared queue is Teams' own, started and stopped here.
+    shared = None if isinstance(work, WorkQueue) else work
     handler = TeamsHandler(
         services,
         messenger,
@@ -105,6 +115,7 @@ def mount_teams(
         memory=services.memory if services.memory is not None else memory_for(services.settings),
         report_link=_report_link(services),
         hider=hider,
+        work=shared,
     )
     app[TEAMS] = handler
     verified = app[VERIFIED] = VerifiedTokens()
@@ -171,6 +182,8 @@ def mount_teams(
         if not config.auth_disabled:
             # Warm the signing keys now, so the first message is not the one that waits.
             await keys.refresh()
+        if shared is not None:
+            await shared.start()
 
     async def keys_held() -> bool:
         return config.auth_disabled or bool(keys.keys)
@@ -182,11 +195,18 @@ def mount_teams(
         if hider is not None:
             await hider.close()
 
+    async def _drain(_: web.Application) -> None:
+        # On shutdown, before the server's own hook stops the engine these jobs assess with.
+        if shared is not None:
+            await shared.close()
+
     app.on_startup.append(_start)
+    app.on_shutdown.append(_drain)
     app.on_cleanup.append(_stop)
     mode = "UNAUTHENTICATED local development" if config.auth_disabled else config.app_type
     hiding = ", hiding flagged messages through Graph" if hider is not None else ""
-    return f"Teams at POST {ROUTE} ({mode}{hiding})"
+    queue = ", work shared through Redis" if shared is not None else ""
+    return f"Teams at POST {ROUTE} ({mode}{hiding}{queue})"
 
 
 def _unauthorized(exc: Unauthorized, request: web.Request) -> web.Response:
