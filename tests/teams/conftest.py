@@ -37,7 +37,13 @@ async def connector() -> AsyncIterator[FakeBotConnector]:
 
 
 @pytest.fixture
-async def teams(settings, engine, openid, connector) -> AsyncIterator[TeamsServer]:
+def queue() -> str:
+    """The in-process work queue; test modules of the message flow run on both (see BOTH_QUEUES)."""
+    return "memory"
+
+
+@pytest.fixture
+async def teams(settings, engine, openid, connector, queue) -> AsyncIterator[TeamsServer]:
     server, runner = await start_server(settings, engine, openid, connector)
     yield server
     await server.close()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from teams_support import TeamsServer, activity, start_server
+from teams_support import BOTH_QUEUES, TeamsServer, activity, queue_env, start_server
 
 from discretion.store import Store
 
@@ -21,6 +21,13 @@ POSTER = {
 TENANT = "50612dbb-0237-4969-b378-8d42590f9c00"
 
 
+@pytest.fixture(params=BOTH_QUEUES)
+async def queue(request: pytest.FixtureRequest, monkeypatch) -> AsyncIterator[str]:
+    """Every test here runs on the in-process queue and on Redis Streams (as replicas do)."""
+    async with queue_env(request.param, monkeypatch) as kind:
+        yield kind
+
+
 @pytest.fixture
 async def store(tmp_path) -> AsyncIterator[Store]:
     s = Store(f"sqlite+aiosqlite:///{tmp_path}/discretion.db", message_key=b"k" * 32)
@@ -30,7 +37,9 @@ async def store(tmp_path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def teams_store(settings, engine, openid, connector, store) -> AsyncIterator[TeamsServer]:
+async def teams_store(
+    settings, engine, openid, connector, store, queue
+) -> AsyncIterator[TeamsServer]:
     server, runner = await start_server(settings, engine, openid, connector, store=store)
     yield server
     await server.close()

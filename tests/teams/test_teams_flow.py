@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
+import pytest
 import structlog
 from fakes.bot_connector import FIXED_TOKEN
-from teams_support import activity
+from teams_support import BOTH_QUEUES, activity, queue_env
 
 from discretion.config import Channels
 
@@ -16,6 +18,13 @@ RISKY = f"<at>ridotest</at> Mrs Eleanor Whitfield NHS {NHS} is in bay 4, can som
 CLEAN = "<at>ridotest</at> the drug round is running late on ward 9 today"
 TENANT = "50612dbb-0237-4969-b378-8d42590f9c00"
 POSTER_AAD = "b15a9416-0ad3-4172-9210-7beb711d3f70"
+
+
+@pytest.fixture(params=BOTH_QUEUES)
+async def queue(request: pytest.FixtureRequest, monkeypatch) -> AsyncIterator[str]:
+    """Every test here runs on the in-process queue and on Redis Streams (as replicas do)."""
+    async with queue_env(request.param, monkeypatch) as kind:
+        yield kind
 
 
 def channel_post(teams, text: str = RISKY, **changes):
