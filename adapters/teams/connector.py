@@ -1,47 +1,47 @@
 """Sending to Teams: the private 1:1 warning, and the fallback when we cannot reach the poster.
 
-All outbound calls go through botbuilder's ConnectorClient to the activity's
-``serviceUrl``. Teams answers 429 when we send too fast and, now and then, 5xx:
-those calls are retried with back-off (honouring Retry-After), and failures are
-logged by status code and ids only, never with the card's words.
+Outbound calls are the Bot Connector's REST API (``POST /v3/conversations``,
+``POST /v3/conversations/{id}/activities[/{replyToId}]``) at the activity's
+``serviceUrl``, sent as JSON over one aiohttp session, with the token from the
+credentials botbuilder chooses for the app (so clouds, scopes and certificate
+credentials are botbuilder's decision, not ours). botbuilder's own
+ConnectorClient sends through ``requests`` in a small thread pool and walks
+every body with msrest's serializer; at a hundred warnings a second that pool,
+not the network, decided how long a warning took. Teams answers 429 when we
+send too fast and, now and then, 5xx: those calls are retried with back-off
+(honouring Retry-After), and failures are logged by status code and ids only,
+never with the card's words.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import random
-from collections.abc import Awaitable, Callable
+import time
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
-import requests
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    Attachment,
-    ChannelAccount,
-    ConversationParameters,
-    Mention,
-)
+import aiohttp
 from botframework.connector.auth import (
     AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from discretion.adapters.teams.cards import CONTENT_TYPE
+from discretion.adapters.teams.http import Reply, Retrying, Unreachable
 from discretion.adapters.teams.references import PersonalConversation, ReferenceStore
 from discretion.logs import get_logger
 
 log = get_logger("discretion.adapters.teams.connector")
 
-T = TypeVar("T")
-
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The poster has not installed the app for themselves, or has removed it.
 NOT_REACHABLE_STATUSES = frozenset({403, 404})
+# MSAL keeps a token until shortly before it expires (an hour or more); asking it again
+# every few minutes costs one thread hop, not a network call.
+TOKEN_REUSE_SECONDS = 300.0
+TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 
 FALLBACK_TEXT = (
     "{mention} Discretion has a private note for you about a message you just posted. "
@@ -80,21 +80,6 @@ class Origin:
     bot_name: str = ""
 
 
-def _status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    code = getattr(response, "status_code", None) or getattr(response, "status", None)
-    return int(code) if isinstance(code, int) else None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 class Messenger:
     """Proactive messages from the bot: personal conversations, cards, fallback replies."""
 
@@ -107,25 +92,40 @@ class Messenger:
         attempts: int = 4,
         base_delay: float = 0.5,
         max_delay: float = 20.0,
+        connections: int = 64,
     ):
         self.auth = auth
         self.app_id = app_id
         self.references = references
-        self.attempts = max(1, attempts)
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self._clients: dict[str, Any] = {}
+        self.http = Retrying(attempts=attempts, base_delay=base_delay, max_delay=max_delay)
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._credentials: dict[str, Any] = {}
+        self._tokens: dict[int, tuple[str, float]] = {}
+        self._token_lock = asyncio.Lock()
         # One creation at a time per poster: two warnings at once must not open two chats.
         self._creating: dict[tuple[str, str], asyncio.Lock] = {}
-        self.retries = 0
+        # Chats just created whose reference is still being written to the store.
+        self._unsaved: dict[tuple[str, str], PersonalConversation] = {}
         self.sent = 0
         self.failed = 0
 
+    @property
+    def retries(self) -> int:
+        """Calls sent again after a 429, a 5xx or a lost connection."""
+        return self.http.retries
+
+    async def close(self) -> None:
+        """Close the HTTP session (at server shutdown)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
     # --- the connector ---------------------------------------------------------------
 
-    async def client(self, service_url: str) -> Any:
-        """A ConnectorClient for ``service_url``, made once and kept."""
-        found = self._clients.get(service_url)
+    async def credentials(self, service_url: str) -> Any:
+        """botbuilder's outbound credentials for ``service_url``, chosen once and kept."""
+        found = self._credentials.get(service_url)
         if found is not None:
             return found
         claims = ClaimsIdentity(
@@ -135,61 +135,74 @@ class Messenger:
             },
             True,
         )
-        factory = self.auth.create_connector_factory(claims)
-        client = await factory.create(service_url, None)
-        self._clients[service_url] = client
-        return client
+        # botbuilder's connector factory decides the credentials (app type, scope,
+        # login endpoint); its client is kept only for them.
+        client = await self.auth.create_connector_factory(claims).create(service_url, None)
+        creds = getattr(getattr(client, "config", None), "credentials", None)
+        self._credentials[service_url] = creds
+        return creds
 
-    async def _call(
-        self, operation: str, client: Any, make: Callable[[], Awaitable[T]], **ids: Any
-    ) -> T:
-        """Run one connector call, retrying on 429, 5xx and dropped connections."""
-        for attempt in range(1, self.attempts + 1):
-            try:
-                await self._fresh_token(client)
-                result = await make()
-                return result
-            except (HttpOperationError, ClientRequestError, requests.RequestException) as exc:
-                status = _status(exc)
-                retryable = status in RETRY_STATUSES or (
-                    status is None and not isinstance(exc, HttpOperationError)
-                )
-                if not retryable or attempt == self.attempts:
-                    log.warning(
-                        "teams.connector_failed",
-                        operation=operation,
-                        status=status,
-                        attempt=attempt,
-                        error=type(exc).__name__,
-                        **ids,
-                    )
-                    raise SendFailed(operation, status) from None
-                delay = _retry_after(exc)
-                if delay is None:
-                    delay = self.base_delay * (2 ** (attempt - 1)) * (1 + random.random() / 4)
-                delay = min(delay, self.max_delay)
-                self.retries += 1
-                log.info(
-                    "teams.connector_retry",
+    async def _authorization(self, service_url: str, *, renew: bool = False) -> dict[str, str]:
+        """The Authorization header for ``service_url``; none when the app has no id."""
+        creds = await self.credentials(service_url)
+        fetch = getattr(creds, "get_access_token", None)
+        app_id = getattr(creds, "microsoft_app_id", None)
+        if fetch is None or not app_id or app_id == AuthenticationConstants.ANONYMOUS_SKILL_APP_ID:
+            return {}
+        key = id(creds)
+        held = self._tokens.get(key)
+        if held is None or renew or time.monotonic() - held[1] > TOKEN_REUSE_SECONDS:
+            async with self._token_lock:
+                held = self._tokens.get(key)
+                if held is None or renew or time.monotonic() - held[1] > TOKEN_REUSE_SECONDS:
+                    # MSAL may make a network call: never on the event loop.
+                    token = await asyncio.to_thread(fetch, renew)
+                    held = (str(token), time.monotonic())
+                    self._tokens[key] = held
+        return {"Authorization": f"Bearer {held[0]}"}
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=TIMEOUT,
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def _post(
+        self, operation: str, service_url: str, path: str, body: dict[str, Any], **ids: Any
+    ) -> Reply:
+        """POST ``body`` to the connector; the answer if it was a success, else SendFailed."""
+        url = service_url.rstrip("/") + path
+        status: int | None = None
+        try:
+            for renew in (False, True):
+                headers = await self._authorization(service_url, renew=renew)
+                reply = await self.http.request(
+                    self._http(),
+                    "POST",
+                    url,
+                    body=body,
+                    headers=headers,
                     operation=operation,
-                    status=status,
-                    attempt=attempt,
-                    delay=round(delay, 3),
                     **ids,
                 )
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def _fresh_token(self, client: Any) -> None:
-        """Fetch (or renew) the outbound token in a thread before msrest asks for it.
-
-        msrest signs each request on the event loop; MSAL answers from its cache
-        then, instead of making its hourly network call there.
-        """
-        creds: Any = getattr(getattr(client, "config", None), "credentials", None)
-        fetch = getattr(creds, "get_access_token", None)
-        if getattr(creds, "microsoft_app_id", None) and fetch is not None:
-            await asyncio.to_thread(fetch)
+                status = reply.status
+                if reply.ok:
+                    return reply
+                # A 401 can mean the token we hold was revoked: fetch a new one, once.
+                if status != 401 or not headers:
+                    break
+        except Unreachable:
+            status = None
+        except Exception as exc:  # a credentials failure: say what kind, never why in words
+            log.warning(
+                "teams.connector_failed", operation=operation, error=type(exc).__name__, **ids
+            )
+            raise SendFailed(operation, None) from None
+        log.warning("teams.connector_failed", operation=operation, status=status, **ids)
+        raise SendFailed(operation, status)
 
     # --- what we send ------------------------------------------------------------------
 
@@ -197,19 +210,20 @@ class Messenger:
         self, service_url: str, conversation_id: str, card: dict[str, Any], *, summary: str = ""
     ) -> str | None:
         """Post ``card`` into a conversation; returns the new activity id."""
-        client = await self.client(service_url)
-        activity = Activity(
-            type=ActivityTypes.message,
-            summary=summary or None,
-            attachments=[Attachment(content_type=CONTENT_TYPE, content=card)],
-        )
-        response = await self._call(
+        activity: dict[str, Any] = {
+            "type": "message",
+            "attachments": [{"contentType": CONTENT_TYPE, "content": card}],
+        }
+        if summary:
+            activity["summary"] = summary
+        reply = await self._post(
             "send_card",
-            client,
-            lambda: client.conversations.send_to_conversation(conversation_id, activity),
+            service_url,
+            f"/v3/conversations/{_q(conversation_id)}/activities",
+            activity,
         )
         self.sent += 1
-        return getattr(response, "id", None)
+        return _field(reply, "id")
 
     async def personal_conversation(
         self,
@@ -227,7 +241,7 @@ class Messenger:
         try:
             async with lock:
                 if not fresh:
-                    known = await self.references.get(*key)
+                    known = self._unsaved.get(key) or await self.references.get(*key)
                     if known is not None:
                         return known
                 return await self._create_personal(poster, origin)
@@ -236,29 +250,55 @@ class Messenger:
                 self._creating.pop(key, None)
 
     async def _create_personal(self, poster: Poster, origin: Origin) -> PersonalConversation:
-        client = await self.client(origin.service_url)
-        params = ConversationParameters(
-            is_group=False,
-            bot=ChannelAccount(id=origin.bot_id, name=origin.bot_name or None),
-            members=[
-                ChannelAccount(
-                    id=poster.user_id or poster.aad_object_id, aad_object_id=poster.aad_object_id
-                )
+        bot: dict[str, Any] = {"id": origin.bot_id}
+        if origin.bot_name:
+            bot["name"] = origin.bot_name
+        params = {
+            "isGroup": False,
+            "bot": bot,
+            "members": [
+                {"id": poster.user_id or poster.aad_object_id, "aadObjectId": poster.aad_object_id}
             ],
-            tenant_id=poster.tenant_id,
-            channel_data={"tenant": {"id": poster.tenant_id}},
-        )
-        created = await self._call(
+            "tenantID": poster.tenant_id,  # botbuilder's spelling of the field
+            "channelData": {"tenant": {"id": poster.tenant_id}},
+        }
+        reply = await self._post(
             "create_conversation",
-            client,
-            lambda: client.conversations.create_conversation(params),
+            origin.service_url,
+            "/v3/conversations",
+            params,
             tenant=poster.tenant_id,
         )
+        conversation_id = _field(reply, "id")
+        if not conversation_id:
+            log.warning(
+                "teams.connector_failed", operation="create_conversation", status=reply.status
+            )
+            raise SendFailed("create_conversation", reply.status)
         ref = PersonalConversation(
-            poster.tenant_id, poster.aad_object_id, created.id, origin.service_url, origin.bot_id
+            poster.tenant_id,
+            poster.aad_object_id,
+            conversation_id,
+            origin.service_url,
+            origin.bot_id,
         )
-        await self.references.put(ref)
+        # Saved once the card is on its way (see warn_privately): the poster should not wait
+        # for a database write. Until then the chat is known here, so a second warning for
+        # the same poster uses it rather than opening another.
+        self._unsaved[(ref.tenant_id, ref.user_id)] = ref
         return ref
+
+    async def _save_created(self, key: tuple[str, str]) -> None:
+        ref = self._unsaved.get(key)
+        if ref is None:
+            return
+        try:
+            await self.references.put(ref)
+        except Exception as exc:  # unsaved, the next warning asks Teams for the chat again
+            log.error("teams.reference_not_saved", error=type(exc).__name__)
+        finally:
+            if self._unsaved.get(key) is ref:
+                del self._unsaved[key]
 
     async def warn_privately(
         self, poster: Poster, origin: Origin, card: dict[str, Any], *, summary: str
@@ -268,7 +308,8 @@ class Messenger:
         Returns "personal", "fallback" or "failed" (what happened, for logs and tests).
         """
         if poster.aad_object_id and poster.tenant_id:
-            known = await self.references.get(poster.tenant_id, poster.aad_object_id)
+            key = (poster.tenant_id, poster.aad_object_id)
+            known = self._unsaved.get(key) or await self.references.get(*key)
             # A remembered conversation can go stale (the app was removed): then ask
             # for a new one once before falling back.
             # With none remembered, look again under the per-poster lock: a warning sent a
@@ -276,15 +317,19 @@ class Messenger:
             for fresh in (False, True) if known is not None else (False,):
                 try:
                     ref = await self.personal_conversation(poster, origin, fresh=fresh, known=known)
-                    await self.send_card(
-                        ref.service_url, ref.conversation_id, card, summary=summary
-                    )
+                    try:
+                        await self.send_card(
+                            ref.service_url, ref.conversation_id, card, summary=summary
+                        )
+                    finally:
+                        await self._save_created(key)
                     return "personal"
                 except SendFailed as exc:
                     if exc.status not in NOT_REACHABLE_STATUSES:
                         self.failed += 1
                         return "failed"
-                    await self.references.forget(poster.tenant_id, poster.aad_object_id)
+                    self._unsaved.pop(key, None)
+                    await self.references.forget(*key)
         try:
             await self.reply_with_mention(poster, origin)
         except SendFailed:
@@ -294,25 +339,26 @@ class Messenger:
 
     async def reply_with_mention(self, poster: Poster, origin: Origin) -> None:
         """Reply in the message's thread, @mentioning only the poster, with no patient data."""
-        client = await self.client(origin.service_url)
         name = poster.name or "Hello"
         tag = f"<at>{html.escape(name)}</at>"
-        activity = Activity(
-            type=ActivityTypes.message,
-            text=FALLBACK_TEXT.format(mention=tag),
-            entities=[
-                Mention(
-                    mentioned=ChannelAccount(id=poster.user_id, name=poster.name or None),
-                    text=tag,
-                    type="mention",
-                )
-            ],
-        )
-        await self._call(
-            "reply_with_mention",
-            client,
-            lambda: client.conversations.reply_to_activity(
-                origin.conversation_id, origin.message_id, activity
-            ),
-        )
+        mentioned: dict[str, Any] = {"id": poster.user_id}
+        if poster.name:
+            mentioned["name"] = poster.name
+        activity = {
+            "type": "message",
+            "text": FALLBACK_TEXT.format(mention=tag),
+            "entities": [{"type": "mention", "mentioned": mentioned, "text": tag}],
+        }
+        path = f"/v3/conversations/{_q(origin.conversation_id)}/activities/{_q(origin.message_id)}"
+        await self._post("reply_with_mention", origin.service_url, path, activity)
         self.sent += 1
+
+
+def _q(segment: str) -> str:
+    """One path segment, quoted whole as botbuilder does: Teams ids hold ':', ';' and '@'."""
+    return quote(segment, safe="")
+
+
+def _field(reply: Reply, name: str) -> str | None:
+    value = reply.body.get(name) if isinstance(reply.body, dict) else None
+    return str(value) if value else None

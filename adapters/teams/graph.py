@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from discretion.adapters.teams.http import Retrying, Unreachable
 from discretion.logs import get_logger
 from discretion.reasons import describe
 
@@ -28,7 +29,6 @@ HIDE_ENV = "DISCRETION_TEAMS_HIDE_MESSAGES"
 GRAPH_URL_ENV = "GRAPH_API_URL"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 POLICY_TIP = (
     "Hidden by Discretion: this message may identify a patient, so only you can see it. "
     "Post the redacted version Discretion sent you instead."
@@ -117,9 +117,7 @@ class GraphHider:
     ):
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-        self.attempts = attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.http = Retrying(attempts=attempts, base_delay=base_delay, max_delay=max_delay)
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -140,32 +138,23 @@ class GraphHider:
             return "failed"
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        body = policy_violation(entity_types, compliance_url)
-        headers = {"Authorization": f"Bearer {token}"}
-        for attempt in range(1, self.attempts + 1):
-            status: int | None = None
-            retry_after: float | None = None
-            try:
-                async with self._session.patch(
-                    self.base_url + path, json=body, headers=headers
-                ) as response:
-                    status = response.status
-                    await response.read()
-                    if status < 300:
-                        log.info("teams.hidden", message_id=target.message_id)
-                        return "hidden"
-                    try:
-                        retry_after = float(response.headers.get("Retry-After", ""))
-                    except ValueError:
-                        retry_after = None
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("teams.hide_retry", error=type(exc).__name__, attempt=attempt)
-            if status is not None and status not in RETRY_STATUSES:
-                break
-            if attempt < self.attempts:
-                delay = (
-                    retry_after if retry_after is not None else self.base_delay * 2 ** (attempt - 1)
-                )
-                await asyncio.sleep(min(max(delay, 0.0), self.max_delay))
+        status: int | None = None
+        try:
+            reply = await self.http.request(
+                self._session,
+                "PATCH",
+                self.base_url + path,
+                body=policy_violation(entity_types, compliance_url),
+                headers={"Authorization": f"Bearer {token}"},
+                operation="hide",
+                message_id=target.message_id,
+            )
+            status = reply.status
+        except Unreachable:
+            pass
+        else:
+            if reply.ok:
+                log.info("teams.hidden", message_id=target.message_id)
+                return "hidden"
         log.warning("teams.hide_failed", stage="graph", status=status, message_id=target.message_id)
         return "failed"

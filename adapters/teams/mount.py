@@ -192,6 +192,7 @@ def mount_teams(
     services.on_ready.append(keys_held)
 
     async def _stop(_: web.Application) -> None:
+        await messenger.close()
         if hider is not None:
             await hider.close()
 
