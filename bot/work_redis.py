@@ -21,6 +21,13 @@ their idle time while they are being handled, so only a replica that stopped
 (killed, frozen for longer than ``claim_after_seconds``) has its work claimed. Graceful shutdown stops taking new entries from others only once the
 stream is empty or ``drain_seconds`` have passed, finishes what it holds, and
 leaves anything left in Redis for the other replicas.
+
+Redis restarting is survived without a restart here: every loop retries, the group
+is made again if Redis came back empty, a warning's "done" mark and the entry's
+acknowledgement are retried until Redis answers, and nobody claims anything until
+Redis has been back for ``claim_after_seconds`` (every replica's entries looked idle
+while heartbeats could not reach it, not only a dead one's). Redis must persist the
+stream (``appendonly yes``), or a restart loses what was queued.
 """
 
 from __future__ import annotations
@@ -63,6 +70,10 @@ DONE_PREFIX = "discretion:done:"  # effects (a warning sent) already carried out
 SEEN_PREFIX = "discretion:seen:"  # the same keys as discretion.dedupe.RedisDeduplicator
 # How long an idle consumer with nothing pending is kept in the group's list.
 FORGET_CONSUMER_MS = 3_600_000
+# How long a "done" mark or an acknowledgement is retried while Redis is away: longer
+# than a restart, and a lost mark means a second warning once the entry is claimed.
+SETTLE_SECONDS = 60.0
+RETRY_PAUSE = 0.05
 
 
 def queue_key() -> bytes:
@@ -109,6 +120,8 @@ class RedisStreamQueue:
         self._held: set[Any] = set()
         self._stopping = False
         self._depth = 0
+        # When Redis last failed us (monotonic); claiming waits a claim period after it.
+        self._failed_at = float("-inf")
         # Closures cannot go to Redis; the few jobs submitted that way run in this process.
         self._local: set[asyncio.Task[None]] = set()
 
@@ -120,7 +133,10 @@ class RedisStreamQueue:
                 f"DISCRETION_QUEUE=redis needs {KEY_ENV}, the same on every replica, "
                 "so that each can read the work the others queue"
             )
-        client = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        # Each worker holds a connection in its blocking read; the rest is for everything else.
+        client = aioredis.Redis.from_url(
+            url, socket_timeout=10, socket_connect_timeout=5, max_connections=workers + 32
+        )
         claim = float(os.environ.get("DISCRETION_QUEUE_CLAIM_SECONDS", "60"))
         return cls(client, queue_key(), maxsize=maxsize, workers=workers, claim_after_seconds=claim)
 
@@ -192,6 +208,7 @@ class RedisStreamQueue:
                     continue
                 return await add(token)
             except RedisError as exc:
+                self._failed()
                 if time.monotonic() >= deadline:
                     raise
                 log.warning("work.redis_retry", error=type(exc).__name__)
@@ -206,15 +223,20 @@ class RedisStreamQueue:
         try:
             return bool(await self.client.exists(DONE_PREFIX + key))
         except (RedisError, OSError) as exc:
+            self._failed()
             log.warning("work.done_check_failed", error=type(exc).__name__)
             return False  # a repeat is better than a loss
 
     async def mark_done(self, key: str, ttl_seconds: int = 3600) -> None:
-        """Record, straight after the effect, that ``key`` is done (see :meth:`already_done`)."""
-        try:
-            await self.client.set(DONE_PREFIX + key, b"1", ex=ttl_seconds)
-        except (RedisError, OSError) as exc:
-            log.warning("work.done_mark_failed", error=type(exc).__name__)
+        """Record, straight after the effect, that ``key`` is done (see :meth:`already_done`).
+
+        Retried while Redis is away (up to ``SETTLE_SECONDS``): the entry stays pending
+        meanwhile, and without the mark whoever claims it would do the effect again.
+        """
+        if not await self._settle(
+            lambda: self.client.set(DONE_PREFIX + key, b"1", ex=ttl_seconds), "done_mark"
+        ):
+            log.error("work.done_mark_failed")
 
     async def submit(self, job: Job) -> None:
         """Run a closure in this process (it cannot be shared); prefer :meth:`submit_event`."""
@@ -282,6 +304,23 @@ class RedisStreamQueue:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    def _failed(self) -> None:
+        self._failed_at = time.monotonic()
+
+    async def _settle(self, op: Callable[[], Awaitable[Any]], what: str) -> bool:
+        """Run ``op`` until Redis takes it (True), or give up after ``SETTLE_SECONDS``."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            try:
+                await op()
+                return True
+            except (RedisError, OSError) as exc:
+                self._failed()
+                if time.monotonic() >= deadline:
+                    return False
+                log.warning(f"work.{what}_retry", error=type(exc).__name__)
+                await asyncio.sleep(RETRY_PAUSE)
+
     async def _read(self, n: int) -> None:
         while not self._stopping:
             try:
@@ -293,12 +332,18 @@ class RedisStreamQueue:
                     block=self.block_ms,
                 )
             except ResponseError as exc:
+                self._failed()
                 if "NOGROUP" in str(exc):  # Redis restarted empty: make the group again
-                    with contextlib.suppress(RedisError):
+                    with contextlib.suppress(RedisError, OSError):
                         await self._ensure_group()
                     continue
-                raise
+                # Anything else (out of memory, a replica still loading): the worker must
+                # outlive it, or this replica would quietly stop taking work.
+                log.warning("work.redis_refused", worker=n, error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
             except (RedisError, OSError) as exc:
+                self._failed()
                 log.warning("work.redis_unavailable", worker=n, error=type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
@@ -311,6 +356,10 @@ class RedisStreamQueue:
         interval = max(0.2, self.claim_after_ms / 4000)
         while not self._stopping:
             await asyncio.sleep(interval)
+            if time.monotonic() - self._failed_at < self.claim_after_ms / 1000:
+                # Redis was away just now: live replicas' heartbeats could not reach it, so
+                # idle entries are not yet a sign of a dead one. Give them a claim period.
+                continue
             try:
                 start = "0-0"
                 while True:
@@ -333,6 +382,7 @@ class RedisStreamQueue:
                         break
                 await self._forget_idle_consumers()
             except (RedisError, OSError) as exc:
+                self._failed()
                 log.warning("work.claim_failed", error=type(exc).__name__)
 
     async def _heartbeat(self) -> None:
@@ -352,6 +402,7 @@ class RedisStreamQueue:
                     self.stream, self.group, self.consumer, 0, held, justid=True
                 )
             except (RedisError, OSError) as exc:
+                self._failed()
                 log.warning("work.heartbeat_failed", error=type(exc).__name__)
 
     async def _forget_idle_consumers(self) -> None:
@@ -372,17 +423,19 @@ class RedisStreamQueue:
             # Cancelled here (a shutdown that ran out of time): not acknowledged, so the
             # entry stays pending and another replica claims it.
             await self._dispatch(fields)
-            try:
-                async with self.client.pipeline(transaction=True) as pipe:
-                    pipe.xack(self.stream, self.group, entry_id)
-                    pipe.xdel(self.stream, entry_id)
-                    await pipe.execute()
-            except (RedisError, OSError) as exc:
-                # Not acknowledged: it will be claimed and done again (a repeat, never a loss).
-                log.error("work.ack_failed", error=type(exc).__name__)
+            # Retried while Redis is away; if it never comes back in time the entry will be
+            # claimed and done again (a repeat, never a loss).
+            if not await self._settle(lambda: self._ack(entry_id), "ack"):
+                log.error("work.ack_failed")
         finally:
             self._held.discard(entry_id)
             self._inflight -= 1
+
+    async def _ack(self, entry_id: Any) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
 
     async def _dispatch(self, fields: dict[Any, Any]) -> None:
         token = fields.get(b"job") or fields.get("job")
