@@ -138,6 +138,23 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+def add_redis_check(app: web.Application, services: Services, url: str) -> None:
+    """Make /readyz ping the Redis at ``url`` (shared work, dedupe, memory live there)."""
+    import redis.asyncio as aioredis
+
+    # Short timeouts: the probe must answer "not ready" well within its own deadline.
+    client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    async def redis() -> bool:
+        return bool(await client.ping())
+
+    async def _close(_: web.Application) -> None:
+        await client.aclose()
+
+    services.on_ready.append(redis)
+    app.on_cleanup.append(_close)
+
+
 async def metrics_page(request: web.Request) -> web.Response:
     metrics.QUEUE_DEPTH.set(request.app[SERVICES].work.depth)
     return web.Response(
@@ -196,6 +213,9 @@ def create_app(
         services.assessor = ProcessAssessor()
     app[SERVICES] = services
     app[TEMPLATES] = templates()
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        add_redis_check(app, services, redis_url)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_page)

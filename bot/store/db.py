@@ -177,7 +177,14 @@ class Store:
         database = sa.engine.make_url(self.url).database or ""
         if self.url.startswith("sqlite") and (database in ("", ":memory:") or "memory" in self.url):
             return {}  # one shared in-memory connection (SQLAlchemy's StaticPool)
-        return {"pool_size": pool_size(), "max_overflow": 0, "pool_timeout": 30}
+        # pre_ping: a connection kept across a database restart is tested (and replaced)
+        # before use, so the first query after the restart does not fail on a dead one.
+        return {
+            "pool_size": pool_size(),
+            "max_overflow": 0,
+            "pool_timeout": 30,
+            "pool_pre_ping": True,
+        }
 
     @property
     def dialect(self) -> str:
