@@ -4,6 +4,11 @@ The real ``slack_sdk`` client talks to it (``base_url=fake.url``). Each call is
 checked against ``web-api-openapi-v2.json``: the method must exist, every argument
 must be a declared parameter, and the required ones must be there. Tests can make
 a method answer 429 (with Retry-After) or 500 the next N times.
+
+Several clients can be told apart by base URL (``fake.url_for("r2")``), and one of
+them can be cut off (``fake.black_hole("r2")``): its requests are then never
+answered, recorded or delivered, as if they never reached Slack. ``fake.hold()``
+keeps every answer back (the calls are recorded: Slack got them) until ``release()``.
 """
 
 from __future__ import annotations
@@ -56,10 +61,19 @@ class FakeSlackApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Base-URL tags whose requests fall into the hole, and how many have so far.
+        self.holes: set[str] = set()
+        self.swallowed = 0
+        # Set at stop(), so that requests held in the hole end and the server can close.
+        self._released = asyncio.Event()
+        # While set (hold()), answers wait for it; how many calls have waited so far.
+        self._gate: asyncio.Event | None = None
+        self.held = 0
 
     async def start(self) -> FakeSlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_route("*", "/{tag}/api/{method}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,7 +82,27 @@ class FakeSlackApi:
         self.url = f"http://127.0.0.1:{port}/api/"
         return self
 
+    def url_for(self, tag: str) -> str:
+        """A base URL of its own for one client, so that it can be cut off alone."""
+        return self.url.replace("/api/", f"/{tag}/api/")
+
+    def black_hole(self, tag: str) -> None:
+        """From now on, never answer (nor record) requests made through ``url_for(tag)``."""
+        self.holes.add(tag)
+
+    def hold(self) -> None:
+        """Keep answers back (calls are still recorded) until :meth:`release`."""
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Send the answers kept back, and answer at once again."""
+        if self._gate is not None:
+            self._gate.set()
+        self._gate = None
+
     async def stop(self) -> None:
+        self.release()
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -97,6 +131,9 @@ class FakeSlackApi:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if request.match_info.get("tag") in self.holes:
+            await self._swallow()
+            return web.Response(status=503)  # only at stop(): the caller is long gone
         args: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             args.update(await request.json())
@@ -112,7 +149,29 @@ class FakeSlackApi:
             await self._record(Call(f"{method}!{status}", args, token))
             return web.Response(status=status, headers=headers, text="<html>Slack is down</html>")
         await self._record(Call(method, args, token))
+        gate = self._gate
+        if gate is not None:
+            async with self._changed:
+                self.held += 1
+                self._changed.notify_all()
+            await gate.wait()
         return web.json_response(self._answer(method, args))
+
+    async def _swallow(self) -> None:
+        async with self._changed:
+            self.swallowed += 1
+            self._changed.notify_all()
+        await self._released.wait()
+
+    async def wait_swallowed(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` requests have fallen into a black hole."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.swallowed >= count), timeout)
+
+    async def wait_held(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` answers have been kept back by :meth:`hold`."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.held >= count), timeout)
 
     async def _record(self, call: Call) -> None:
         async with self._changed:
