@@ -67,10 +67,14 @@ def _own_folder(parent: str, port: int) -> str:
     return str(path)
 
 
-async def post(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[float, int]:
+async def post(
+    session: aiohttp.ClientSession, url: str, body: dict, extra: dict[str, str] | None = None
+) -> tuple[float, int]:
+    """Sign and send one event (``extra``: more headers, e.g. Slack's retry ones)."""
     raw = json.dumps(body)
     stamp = str(int(time.time()))
     headers = {
+        **(extra or {}),
         "Content-Type": "application/json",
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=raw)
