@@ -16,7 +16,6 @@ confirmation. The tuning page reads :func:`warning_stats`; retention calls
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from discretion.grouping import Grouped
 from discretion.logs import get_logger
 from discretion.store.models import MAX_ID, Base
 
@@ -116,69 +116,21 @@ async def record_warning(
         "recognizers": _names(recognizers, MAX_RECOGNIZERS),
         "config_version": (config_version or "")[:MAX_NAME],
     }
-    await _writer(store).write(row)
+    await _writer(store)(row)
     return warning_id
 
 
-class _GroupWriter:
-    """Saves warning rows together: whatever arrives while one write runs goes in the next.
-
-    At a quiet time each row is written at once; at a hundred warnings a second the
-    rows share transactions, so the database (and the event loop driving it) does one
-    commit for many. Each caller still waits until its own row is saved.
-    """
-
-    def __init__(self, store: Any):
-        self.store = store
-        self.loop = asyncio.get_running_loop()
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def write(self, row: dict[str, Any]) -> None:
-        future: asyncio.Future[None] = self.loop.create_future()
-        self._pending.append((row, future))
-        if self._task is None or self._task.done():
-            self._task = self.loop.create_task(self._run())
-        await future
-
-    async def _run(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self._insert([row for row, _ in batch])
-            except Exception:
-                # One bad row must not cost the others theirs: save them one by one.
-                for row, future in batch:
-                    try:
-                        await self._insert([row])
-                    except Exception as exc:
-                        _settle(future, exc)
-                    else:
-                        _settle(future, None)
-            else:
-                for _, future in batch:
-                    _settle(future, None)
-
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self.store.sessions.begin() as session:
-            await session.execute(sa.insert(WarningRecord), rows)
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
-    if future.done():  # the caller gave up waiting (cancelled); the row is saved regardless
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
-
-
-def _writer(store: Any) -> _GroupWriter:
-    """The store's group writer for the running event loop."""
+def _writer(store: Any) -> Grouped[dict[str, Any], None]:
+    """The store's grouped insert of warning rows (see :mod:`discretion.grouping`)."""
     writer = getattr(store, "_warning_writer", None)
-    if writer is None or writer.loop is not asyncio.get_running_loop():
-        writer = _GroupWriter(store)
-        store._warning_writer = writer
+    if writer is None:
+
+        async def insert(rows: list[dict[str, Any]]) -> list[None]:
+            async with store.sessions.begin() as session:
+                await session.execute(sa.insert(WarningRecord), rows)
+            return [None] * len(rows)
+
+        writer = store._warning_writer = Grouped(insert)
     return writer
 
 

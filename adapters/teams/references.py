@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from discretion.grouping import Grouped
 
 TABLE = "teams_conversations"
 
@@ -78,7 +80,12 @@ class MemoryReferenceStore:
 
 
 class SqlReferenceStore:
-    """References in the server's database (SQLite or PostgreSQL), table ``teams_conversations``."""
+    """References in the server's database (SQLite or PostgreSQL), table ``teams_conversations``.
+
+    Look-ups and saves that arrive together share one statement (see
+    :mod:`discretion.grouping`): at a hundred warnings a second, most from people
+    not seen since the server started, that is one query for many rather than one each.
+    """
 
     def __init__(self, engine: AsyncEngine, cache_size: int = 10_000):
         self.engine = engine
@@ -87,6 +94,10 @@ class SqlReferenceStore:
         # Messenger forgets it and asks for a new one.
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str], PersonalConversation] = OrderedDict()
+        self._lookup: Grouped[tuple[str, str], PersonalConversation | None] = Grouped(
+            self._get_many
+        )
+        self._save: Grouped[PersonalConversation, None] = Grouped(self._put_many)
 
     def _keep(self, ref: PersonalConversation) -> None:
         key = (ref.tenant_id, ref.user_id)
@@ -104,48 +115,57 @@ class SqlReferenceStore:
         held = self._cache.get((tenant_id, user_id))
         if held is not None:
             return held
-        query = sa.select(conversations).where(
-            conversations.c.tenant_id == tenant_id, conversations.c.user_id == user_id
-        )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        if row is None:
-            return None
-        found = PersonalConversation(
-            row["tenant_id"],
-            row["user_id"],
-            row["conversation_id"],
-            row["service_url"],
-            row["bot_id"],
-        )
-        self._keep(found)
+        found = await self._lookup((tenant_id, user_id))
+        if found is not None:
+            self._keep(found)
         return found
 
-    async def put(self, ref: PersonalConversation) -> None:
-        values = {
-            "conversation_id": ref.conversation_id,
-            "service_url": ref.service_url,
-            "bot_id": ref.bot_id,
-            "updated_at": datetime.now(UTC),
-        }
-        key = (conversations.c.tenant_id == ref.tenant_id) & (
-            conversations.c.user_id == ref.user_id
+    async def _get_many(self, keys: list[tuple[str, str]]) -> list[PersonalConversation | None]:
+        c = conversations.c
+        query = sa.select(conversations).where(
+            sa.tuple_(c.tenant_id, c.user_id).in_(sorted(set(keys)))
         )
-        # Update, else insert; a concurrent insert of the same person means update after all.
-        for _ in range(2):
-            try:
-                async with self.engine.begin() as conn:
-                    done = await conn.execute(sa.update(conversations).where(key).values(**values))
-                    if not done.rowcount:
-                        await conn.execute(
-                            sa.insert(conversations).values(
-                                tenant_id=ref.tenant_id, user_id=ref.user_id, **values
-                            )
-                        )
-                self._keep(ref)
-                return
-            except IntegrityError:
-                continue
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        found = {
+            (r["tenant_id"], r["user_id"]): PersonalConversation(
+                r["tenant_id"], r["user_id"], r["conversation_id"], r["service_url"], r["bot_id"]
+            )
+            for r in rows
+        }
+        return [found.get(key) for key in keys]
+
+    async def put(self, ref: PersonalConversation) -> None:
+        await self._save(ref)
+        self._keep(ref)
+
+    async def _put_many(self, refs: list[PersonalConversation]) -> list[None]:
+        now = datetime.now(UTC)
+        latest = {(r.tenant_id, r.user_id): r for r in refs}  # the last word for each person
+        rows = [
+            {
+                "tenant_id": r.tenant_id,
+                "user_id": r.user_id,
+                "conversation_id": r.conversation_id,
+                "service_url": r.service_url,
+                "bot_id": r.bot_id,
+                "updated_at": now,
+            }
+            for r in latest.values()
+        ]
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
+            conversations
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[conversations.c.tenant_id, conversations.c.user_id],
+            set_={
+                name: insert.excluded[name]
+                for name in ("conversation_id", "service_url", "bot_id", "updated_at")
+            },
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(upsert, rows)
+        return [None] * len(refs)
 
     async def forget(self, tenant_id: str, user_id: str) -> None:
         self._cache.pop((tenant_id, user_id), None)

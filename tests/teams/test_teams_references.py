@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -32,10 +33,32 @@ async def _exercise(store: SqlReferenceStore) -> None:
     assert (await store.get("t2", "u1")).conversation_id == "a:other"
 
 
+async def _exercise_together(engine) -> None:
+    """Many saves and look-ups at once share statements; each caller gets its own answer."""
+    writer = SqlReferenceStore(engine)
+    refs = [
+        PersonalConversation(f"t{i % 3}", f"u{i}", f"a:{i}", "https://smba.example/amer/")
+        for i in range(60)
+    ]
+    # The same person twice in one group: the later reference is the one kept.
+    await asyncio.gather(
+        *(writer.put(r) for r in refs),
+        writer.put(PersonalConversation("t0", "u0", "a:again", "https://smba.example/emea/")),
+    )
+    reader = SqlReferenceStore(engine)  # a fresh cache: every answer comes from the table
+    got = await asyncio.gather(
+        *(reader.get(r.tenant_id, r.user_id) for r in refs), reader.get("t1", "u0")
+    )
+    assert got[0] == PersonalConversation("t0", "u0", "a:again", "https://smba.example/emea/")
+    assert got[1:60] == refs[1:]
+    assert got[60] is None  # u0 lives in tenant t0 only
+
+
 async def test_sqlite(tmp_path):
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/refs.db")
     try:
         await _exercise(SqlReferenceStore(engine))
+        await _exercise_together(engine)
     finally:
         await engine.dispose()
 
@@ -50,6 +73,7 @@ async def test_postgres():
         async with engine.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         await _exercise(SqlReferenceStore(engine))
+        await _exercise_together(engine)
     finally:
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
