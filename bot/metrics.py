@@ -27,7 +27,12 @@ ASSESS_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
     registry=REGISTRY,
 )
-QUEUE_DEPTH = Gauge("discretion_queue_depth", "Jobs waiting in the work queue", registry=REGISTRY)
+QUEUE_DEPTH = Gauge(
+    "discretion_queue_depth",
+    "Jobs waiting in a work queue (server, slack, teams)",
+    ["queue"],
+    registry=REGISTRY,
+)
 API_ERRORS = Counter(
     "discretion_platform_api_errors",
     "Errors from platform APIs",

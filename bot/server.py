@@ -55,6 +55,8 @@ class Services:
     # Work taken off the request path (assess, then reply); see discretion.work. Jobs mostly
     # wait on the network, and the CPU part is batched, so many may be in flight at once.
     work: WorkQueue = field(default_factory=lambda: WorkQueue(workers=32))
+    # The adapters' own queues, by name, so /metrics reports every backlog.
+    queues: dict[str, Any] = field(default_factory=dict)
     # The database store (discretion.store), set by its mount; None until then.
     store: Any = None
     # What the engine remembers of recent messages per author and thread (derived features only).
@@ -156,7 +158,10 @@ def add_redis_check(app: web.Application, services: Services, url: str) -> None:
 
 
 async def metrics_page(request: web.Request) -> web.Response:
-    metrics.QUEUE_DEPTH.set(request.app[SERVICES].work.depth)
+    services = request.app[SERVICES]
+    metrics.QUEUE_DEPTH.labels("server").set(services.work.depth)
+    for name, queue in services.queues.items():
+        metrics.QUEUE_DEPTH.labels(name).set(queue.depth)
     return web.Response(
         body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST}
     )

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from discretion.server import create_app
+from discretion.server import SERVICES, create_app
 
 
 @pytest.fixture
@@ -59,5 +59,14 @@ async def test_metrics_count_assessments_and_never_carry_text(client):
     assert 'discretion_events_assessed_total{platform="web"}' in body
     assert 'discretion_warnings_total{platform="web"}' in body
     assert "discretion_assessment_seconds_bucket" in body
-    assert "discretion_queue_depth" in body
+    assert 'discretion_queue_depth{queue="server"}' in body
     assert "Zebedee" not in body and "5919" not in body
+
+
+async def test_metrics_report_each_adapters_own_queue(client):
+    class Backlog:
+        depth = 7
+
+    client.app[SERVICES].queues["teams"] = Backlog()
+    body = await (await client.get("/metrics")).text()
+    assert 'discretion_queue_depth{queue="teams"} 7.0' in body

@@ -35,6 +35,7 @@ def mount(app: web.Application, services: Any) -> str | None:
         installations = oauth.installations
     adapter = SlackAdapter(config, services, installations=installations, oauth=oauth)
     services.extras[ADAPTER_KEY] = adapter
+    services.queues["slack"] = adapter.work
     said = []
     if config.signing_secret:
         app.router.add_post(EVENTS_PATH, _events_handler(adapter))

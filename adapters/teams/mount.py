@@ -51,7 +51,7 @@ VERIFIED: web.AppKey[VerifiedTokens] = web.AppKey("teams_verified_tokens", Verif
 # kinds it has no handler for, so Slack's and Teams' queues must not read each other's.
 STREAM = "discretion:work:teams"
 QUEUE_SIZE = 10_000
-WORKERS = 32  # as the process's own queue: jobs mostly wait on the network
+WORKERS = 128  # jobs mostly wait on the network; the CPU part is batched in the core
 
 
 def mount(app: web.Application, services: Any) -> str | None:
@@ -104,10 +104,11 @@ def mount_teams(
                 config.app_id, config.app_password, config.login_url.rstrip("/") or DEFAULT_LOGIN
             ),
         )
+    # Teams' own queue, as Slack has its own: a warning waits on two connector round trips
+    # and a database write, so many more must be in flight than the server's queue allows.
     work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS, stream=STREAM)
-    # In one process the server's queue is the one to use (it drains it on shutdown and
-    # reports its depth); only a shared queue is Teams' own, started and stopped here.
     shared = None if isinstance(work, WorkQueue) else work
+    services.queues["teams"] = work
     handler = TeamsHandler(
         services,
         messenger,
@@ -115,7 +116,7 @@ def mount_teams(
         memory=services.memory if services.memory is not None else memory_for(services.settings),
         report_link=_report_link(services),
         hider=hider,
-        work=shared,
+        work=work,
     )
     app[TEAMS] = handler
     verified = app[VERIFIED] = VerifiedTokens()
@@ -182,8 +183,7 @@ def mount_teams(
         if not config.auth_disabled:
             # Warm the signing keys now, so the first message is not the one that waits.
             await keys.refresh()
-        if shared is not None:
-            await shared.start()
+        await work.start()
 
     async def keys_held() -> bool:
         return config.auth_disabled or bool(keys.keys)
@@ -198,8 +198,7 @@ def mount_teams(
 
     async def _drain(_: web.Application) -> None:
         # On shutdown, before the server's own hook stops the engine these jobs assess with.
-        if shared is not None:
-            await shared.close()
+        await (work.stop() if shared is None else work.close())
 
     app.on_startup.append(_start)
     app.on_shutdown.append(_drain)
