@@ -9,6 +9,7 @@ poster is warned privately.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from discretion import metrics
@@ -88,6 +90,9 @@ class SlackAdapter:
         self.work.register(MESSAGE_JOB, self._queued_message)
         self._channel_names: dict[str, tuple[float, str | None]] = {}
         self.socket_mode: Any = None
+        # bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins; it does,
+        # on purpose (the client carries SLACK_API_URL and the retry handlers).
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_not_token_skipped)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=config.signing_secret or None,
@@ -331,3 +336,7 @@ class SlackAdapter:
 
 async def _acknowledge() -> None:
     """Message events are already queued by the middleware; bolt acknowledges them."""
+
+
+def _not_token_skipped(record: logging.LogRecord) -> bool:
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
