@@ -10,7 +10,7 @@ Slack from tests/fakes/slack_api.py (run here, on 127.0.0.1), posts signed
 * anything dropped (non-200 answers, or events that never got their warning).
 
 Every event carries a made-up NHS number, so every one must produce a warning: the
-worst case for the server. Usage: ``python bench/slack_latency.py [--rate 100 --duration 60]``.
+worst case for the server. Usage: ``python bench/slack_latency.py [--rate 100 --duration 60] [--show-warning]``.
 """
 
 from __future__ import annotations
@@ -127,6 +127,10 @@ async def run(args: argparse.Namespace) -> int:
                 *(post(session, urls[i % len(urls)], event(-1 - i, rng)) for i in range(warm))
             )
             await fake.wait_for("chat.postEphemeral", warm, timeout=60)
+            if args.show_warning:
+                first = next(c for c in fake.calls if c.method == "chat.postEphemeral")
+                print("One warning, as chat.postEphemeral received it:")
+                print(json.dumps(first.args, indent=2, ensure_ascii=False))
             fake.clear()
 
             total = int(args.rate * args.duration)
@@ -207,6 +211,9 @@ def main() -> int:
         "--servers", type=int, default=1, help="server processes, events shared in turn (1)"
     )
     parser.add_argument("--quiet", action="store_true", help="hide the server's own log")
+    parser.add_argument(
+        "--show-warning", action="store_true", help="print one warning's arguments and blocks"
+    )
     return asyncio.run(run(parser.parse_args()))
 
 
