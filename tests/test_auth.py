@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from limiters import BOTH_LIMITERS, limiters, use_limiter
 
 from discretion.store import Store
 from discretion.store.testing import temporary_store
 from discretion.web.context import DASHBOARD
 from discretion.web.models import DashboardUser
 from discretion.web.passwords import hash_password, verify_password
+from discretion.web.ratelimit import MemorySignInLimiter, RedisSignInLimiter
 from discretion.web.signin import safe_next
 from discretion.web.testing import add_user, csrf_from, dashboard_app, sign_in
 
@@ -73,17 +75,47 @@ async def test_wrong_details_say_nothing_about_which_was_wrong(
     assert message in await wrong_password.text() and message in await no_such_user.text()
 
 
-async def test_sign_in_is_throttled(client: TestClient, store: Store) -> None:
-    await add_user(store, "lead", "dpo", PASSWORD)
-    for _ in range(5):
-        assert (await sign_in(client, "lead", "guess number n")).status == 401
-    # Now even the right password waits: a guesser cannot tell they found it.
-    blocked = await sign_in(client, "lead", PASSWORD)
-    assert blocked.status == 429 and "Too many attempts" in await blocked.text()
-    dashboard = client.app[DASHBOARD]
-    later = datetime.now(UTC) + timedelta(minutes=16)
-    dashboard.now = lambda: later
-    assert (await sign_in(client, "lead", PASSWORD)).status == 303
+@pytest.mark.parametrize("limiter_kind", BOTH_LIMITERS)
+async def test_sign_in_is_throttled(client: TestClient, store: Store, limiter_kind: str) -> None:
+    async with limiters(limiter_kind) as make:
+        use_limiter(client.app, make)
+        await add_user(store, "lead", "dpo", PASSWORD)
+        for _ in range(5):
+            assert (await sign_in(client, "lead", "guess number n")).status == 401
+        # Now even the right password waits: a guesser cannot tell they found it.
+        blocked = await sign_in(client, "lead", PASSWORD)
+        assert blocked.status == 429 and "Too many attempts" in await blocked.text()
+        dashboard = client.app[DASHBOARD]
+        later = datetime.now(UTC) + timedelta(minutes=16)
+        dashboard.now = lambda: later
+        assert (await sign_in(client, "lead", PASSWORD)).status == 303
+
+
+@pytest.mark.parametrize("limiter_kind", BOTH_LIMITERS)
+async def test_replicas_share_the_count(store: Store, limiter_kind: str) -> None:
+    # Two dashboards on one database, as two replicas behind a load balancer.
+    async with (
+        limiters(limiter_kind) as make,
+        TestClient(TestServer(dashboard_app(store))) as one,
+        TestClient(TestServer(dashboard_app(store))) as two,
+    ):
+        use_limiter(one.app, make)
+        use_limiter(two.app, make)
+        await add_user(store, "lead", "dpo", PASSWORD)
+        for n in range(5):
+            replica = one if n % 2 else two
+            assert (await sign_in(replica, "lead", "guess number n")).status == 401
+        assert (await sign_in(one, "lead", PASSWORD)).status == 429
+        assert (await sign_in(two, "lead", PASSWORD)).status == 429
+
+
+def test_the_dashboard_counts_in_redis_when_configured(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert isinstance(dashboard_app(store)[DASHBOARD].limiter, RedisSignInLimiter)
+    monkeypatch.delenv("REDIS_URL")
+    assert isinstance(dashboard_app(store)[DASHBOARD].limiter, MemorySignInLimiter)
 
 
 async def test_signing_out_ends_the_session_everywhere(client: TestClient, store: Store) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from limiters import BOTH_LIMITERS, limiters
 
 from discretion.web.export import COLUMNS, to_csv
 from discretion.web.grading import Grade, parse_grade
-from discretion.web.ratelimit import SignInLimiter
+from discretion.web.ratelimit import (
+    MemorySignInLimiter,
+    RedisSignInLimiter,
+    limiter_from_env,
+    redis_client,
+)
 from discretion.web.timefmt import duration, parse_input, show, time_left
 
 
@@ -88,17 +94,73 @@ def test_csv_cells_never_become_spreadsheet_formulas() -> None:
     assert ",no," in lines[1]
 
 
-def test_the_limiter_counts_names_and_addresses_separately() -> None:
+@pytest.mark.parametrize("kind", BOTH_LIMITERS)
+async def test_the_limiter_counts_names_and_addresses_separately(kind: str) -> None:
     clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
-    limiter = SignInLimiter(3, timedelta(minutes=15), now=lambda: clock[0])
-    for _ in range(3):
-        assert limiter.blocked("user:a", "ip:1") is None
-        limiter.failed("user:a", "ip:1")
-    assert limiter.blocked("user:a", "ip:2") is not None  # the name is locked from anywhere
-    assert limiter.blocked("user:b", "ip:1") is not None  # and the address for any name
-    assert limiter.blocked("user:b", "ip:2") is None
-    clock[0] += timedelta(minutes=15, seconds=1)
-    assert limiter.blocked("user:a", "ip:1") is None
-    limiter.failed("user:a")
-    limiter.succeeded("user:a")
-    assert limiter.blocked("user:a") is None
+    async with limiters(kind) as make:
+        limiter = make(3, timedelta(minutes=15), lambda: clock[0])
+        other = make(3, timedelta(minutes=15), lambda: clock[0])  # another replica's
+        for _ in range(3):
+            assert await limiter.blocked("user:a", "ip:1") is None
+            await limiter.failed("user:a", "ip:1")
+        # The name is locked from anywhere, and on every replica.
+        assert await other.blocked("user:a", "ip:2") == timedelta(minutes=15)
+        assert await other.blocked("user:b", "ip:1") is not None  # and the address for any name
+        assert await other.blocked("user:b", "ip:2") is None
+        clock[0] += timedelta(minutes=5)
+        await limiter.failed("user:a")
+        # The oldest failure but one now decides when three fall below the limit.
+        assert await other.blocked("user:a") == timedelta(minutes=10)
+        clock[0] += timedelta(minutes=15, seconds=1)
+        assert await other.blocked("user:a", "ip:1") is None
+        await limiter.failed("user:a")
+        await other.succeeded("user:a")
+        assert await limiter.blocked("user:a") is None
+
+
+async def test_the_memory_limiter_is_bounded() -> None:
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    limiter = MemorySignInLimiter(3, timedelta(minutes=15), lambda: clock[0], max_keys=10)
+    for n in range(50):
+        await limiter.failed(f"user:{n}", "ip:1")
+    assert len(limiter._failures) <= 10
+    assert all(len(times) <= 3 for times in limiter._failures.values())
+
+
+async def test_redis_holds_hashed_names_bounded_and_expiring() -> None:
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    async with limiters("redis") as make:
+        limiter = make(3, timedelta(minutes=15), lambda: clock[0])
+        assert isinstance(limiter, RedisSignInLimiter)
+        for _ in range(10):
+            await limiter.failed("user:alice.smith", "ip:10.1.2.3")
+        client = limiter.client
+        names = [k async for k in client.scan_iter(match=limiter.prefix + "*")]
+        assert len(names) == 2
+        for name in names:
+            assert b"alice" not in name and b"10.1.2.3" not in name
+            assert await client.zcard(name) == 3
+            assert 0 < await client.pttl(name) <= 15 * 60 * 1000
+
+
+async def test_when_redis_is_down_this_process_still_counts() -> None:
+    clock = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    down = redis_client("redis://127.0.0.1:1/0")  # nothing listens there
+    limiter = RedisSignInLimiter(down, 2, timedelta(minutes=15), lambda: clock[0], "k" * 32)
+    try:
+        for _ in range(2):
+            assert await limiter.blocked("user:a") is None
+            await limiter.failed("user:a")
+        assert await limiter.blocked("user:a") is not None
+        await limiter.succeeded("user:a")
+        assert await limiter.blocked("user:a") is None
+    finally:
+        await limiter.close()
+
+
+def test_redis_is_chosen_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    args = (3, timedelta(minutes=15), lambda: datetime.now(UTC), "k" * 32)
+    assert isinstance(limiter_from_env(*args), MemorySignInLimiter)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert isinstance(limiter_from_env(*args), RedisSignInLimiter)

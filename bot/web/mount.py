@@ -12,7 +12,7 @@ from discretion.store.models import utcnow
 from discretion.web import cases, export, reportform, signin
 from discretion.web.context import DASHBOARD, Dashboard
 from discretion.web.links import REPORT_PAGES_KEY, web_settings
-from discretion.web.ratelimit import SignInLimiter
+from discretion.web.ratelimit import limiter_from_env
 
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
@@ -55,14 +55,22 @@ def mount(app: web.Application, services: Services) -> str | None:
     if services.store is None:
         return None
     settings = web_settings(services)
-    limiter = SignInLimiter(
-        settings.signin_attempts, timedelta(minutes=settings.signin_window_minutes), now=utcnow
+    limiter = limiter_from_env(
+        settings.signin_attempts,
+        timedelta(minutes=settings.signin_window_minutes),
+        now=utcnow,
+        secret=settings.secret_key,
     )
     dashboard = Dashboard(
         services=services, store=services.store, settings=settings, limiter=limiter, now=utcnow
     )
     # The limiter follows the dashboard's clock, even when a test sets it.
     limiter.now = lambda: dashboard.now()
+
+    async def _close_limiter(_: web.Application) -> None:
+        await limiter.close()
+
+    app.on_cleanup.append(_close_limiter)
     if settings.oidc is not None:
         from discretion.web.oidc import OidcClient, add_oidc_routes
 

@@ -54,7 +54,7 @@ async def sign_in(visit: Visit) -> web.StreamResponse:
             "dashboard/sign_in.html", status=status, next=target, error=error, username=username
         )
 
-    wait = dash.limiter.blocked(*keys)
+    wait = await dash.limiter.blocked(*keys)
     if wait is not None:
         log.info("web.signin_throttled")
         minutes = max(wait, timedelta(minutes=1))
@@ -64,7 +64,7 @@ async def sign_in(visit: Visit) -> web.StreamResponse:
     async with dash.store.sessions.begin() as db:
         user = await accounts.authenticate(db, username, password[:1024], dash.now())
         if user is None:
-            dash.limiter.failed(*keys)
+            await dash.limiter.failed(*keys)
             log.info("web.signin_failed")
             return again("That username and password do not match an account.", 401)
         lifetime = timedelta(hours=dash.settings.session_hours)
@@ -72,7 +72,7 @@ async def sign_in(visit: Visit) -> web.StreamResponse:
         await sessions.end_session(db, visit.request.cookies.get(sessions.COOKIE))
         token = await sessions.start_session(db, user, dash.now(), lifetime)
         user_id, role = user.id, user.role
-    dash.limiter.succeeded(keys[0])
+    await dash.limiter.succeeded(keys[0])
     log.info("web.signed_in", user_id=user_id, role=role if role in ROLES else "?")
     # Who could see the cases, and when, is part of the record the ICO may ask for.
     await dash.store.record_event(
