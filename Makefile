@@ -43,7 +43,7 @@ eval: $(STAMP)
 	else echo "no $(EVAL)/score.py beside this checkout: detection gate skipped"; fi
 
 test: $(STAMP) browser
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory eval
 
