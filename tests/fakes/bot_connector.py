@@ -5,6 +5,11 @@ It records what botbuilder's ConnectorClient sends: POST /v3/conversations
 (send a message, or reply in a thread). Tests script failures: a status to
 answer the next calls with (429 with Retry-After, 500), and people who have not
 installed the app personally (403 on create, as Teams answers).
+
+Several clients (bot replicas) can be told apart by the outbound token they
+present, and one of them cut off (``fake.black_hole(token)``): its requests are
+then never answered nor recorded, as if they never reached Teams; what they
+carried is kept in ``swallowed_calls`` so that a test can say whose work was stuck.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ class FakeBotConnector:
     _runner: web.AppRunner | None = None
     port: int = 0
     sent: asyncio.Event | None = None
+    # Outbound tokens whose requests fall into the hole, and what fell in so far.
+    holes: set[str] = field(default_factory=set)
+    swallowed_calls: list[Call] = field(default_factory=list)
+    _changed: asyncio.Condition | None = None
+    # Set at stop(), so that requests held in the hole end and the server can close.
+    _released: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -52,6 +63,21 @@ class FakeBotConnector:
         """Answer the next ``times`` calls with ``status``."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         self.failures.extend([(status, headers)] * times)
+
+    def black_hole(self, token: str) -> None:
+        """From now on, never answer (nor record) requests bearing ``token``."""
+        self.holes.add(token)
+
+    @property
+    def swallowed(self) -> int:
+        """How many requests have fallen into a black hole."""
+        return len(self.swallowed_calls)
+
+    async def wait_swallowed(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` requests have fallen into a black hole."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.swallowed >= count), timeout)
 
     def created(self) -> list[Call]:
         return [c for c in self.calls if c.path == "/v3/conversations"]
@@ -82,15 +108,27 @@ class FakeBotConnector:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.sent = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._released = asyncio.Event()
         return self
 
     async def stop(self) -> None:
+        if self._released is not None:
+            self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
     async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
         body = await request.json()
         call = Call(request.method, request.path, request.headers.get("Authorization", ""), body)
+        if call.authorization.removeprefix("Bearer ") in self.holes:
+            assert self._changed is not None and self._released is not None
+            async with self._changed:
+                self.swallowed_calls.append(call)
+                self._changed.notify_all()
+            await self._released.wait()
+            # Only at stop(): the caller is long gone.
+            return call, web.Response(status=503)
         self.calls.append(call)
         if self.failures:
             status, headers = self.failures.pop(0)
