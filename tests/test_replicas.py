@@ -1,9 +1,11 @@
 """Two replicas of ``discretion serve`` share PostgreSQL and Redis; one is SIGKILLed mid-run.
 
 A short version of bench/replicas_load.py (the bench prints the figures; this only
-checks): every accepted event gets exactly one private warning, none is lost when a
-replica dies, and, when the kill is rigged so that the dying replica surely holds
-work, the other replica takes that work over and warns for it exactly once.
+checks), with Slack events and Teams activities mixed half and half: every accepted
+event gets exactly one private warning (a Slack ephemeral, a Teams card), none is
+lost when a replica dies, and, when the kill is rigged so that the dying replica
+surely holds work of both platforms, the other replica takes that work over and
+warns for it exactly once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from replicas_load import run_replicas
 
 CLAIM_SECONDS = 2.0
+TEAMS_SHARE = 0.5
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(120)]
 
@@ -31,12 +34,20 @@ async def test_a_killed_replica_loses_no_event_and_none_is_warned_twice() -> Non
     """A random kill: the replica may or may not hold work when it dies."""
     _need_services()
     outcome = await run_replicas(
-        rate=20, duration=6, kill_at=3, drain=20, claim_seconds=CLAIM_SECONDS, burst=30
+        rate=20,
+        duration=6,
+        kill_at=3,
+        drain=20,
+        claim_seconds=CLAIM_SECONDS,
+        burst=30,
+        teams_share=TEAMS_SHARE,
     )
     assert outcome.killed_at is not None
+    assert outcome.slack.sent > 0 and outcome.teams.sent > 0
     assert outcome.not_accepted == 0
     assert outcome.accepted == outcome.sent
     assert outcome.lost == []
+    assert outcome.teams.lost == []
     assert outcome.spec_violations == 0
     if outcome.twice:
         # Known gap (issue 7, still open): delivery is at-least-once. A poster warned twice
@@ -56,15 +67,26 @@ async def test_work_held_by_a_killed_replica_is_claimed_and_warned_once() -> Non
         claim_seconds=CLAIM_SECONDS,
         burst=30,
         black_hole=True,
+        teams_share=TEAMS_SHARE,
     )
     assert outcome.killed_at is not None
-    assert outcome.swallowed >= 1  # it died with warnings that never reached Slack
+    # It died with warnings that never reached Slack, nor Teams.
+    assert outcome.slack.swallowed >= 1
+    assert outcome.teams.swallowed >= 1
     assert outcome.not_accepted == 0
     assert outcome.accepted == outcome.sent
+    assert outcome.slack.accepted > 0 and outcome.teams.accepted > 0
     assert outcome.lost == []
+    assert outcome.teams.lost == []
     assert outcome.spec_violations == 0
-    # Its work was warned for only after the survivor claimed it: the claim path ran.
-    assert max(outcome.latencies_ms) >= CLAIM_SECONDS * 1000 * 0.9
-    # What it held never reached Slack, so the survivor's warning is the only one.
+    # Slack: its work was warned for only after the survivor claimed it: the claim path ran.
+    assert max(outcome.slack.latencies_ms) >= CLAIM_SECONDS * 1000 * 0.9
+    # Teams: each activity the dead replica was warning for when cut off got its one card
+    # from the survivor (only a claim moves an entry another consumer has read).
+    assert outcome.teams.stuck >= 1
+    assert outcome.teams.rescued == outcome.teams.stuck
+    # What it held never reached Slack or Teams, so the survivor's warning is the only one.
     assert outcome.twice == []
+    assert outcome.teams.twice == []
     assert len(outcome.latencies_ms) == outcome.accepted
+    assert len(outcome.teams.latencies_ms) == outcome.teams.accepted
