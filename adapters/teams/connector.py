@@ -241,7 +241,7 @@ class Messenger:
         try:
             async with lock:
                 if not fresh:
-                    known = self._unsaved.get(key) or await self.references.get(*key)
+                    known = self._unsaved.get(key) or await self._remembered(key)
                     if known is not None:
                         return known
                 return await self._create_personal(poster, origin)
@@ -288,6 +288,24 @@ class Messenger:
         self._unsaved[(ref.tenant_id, ref.user_id)] = ref
         return ref
 
+    async def _remembered(self, key: tuple[str, str]) -> PersonalConversation | None:
+        """The stored 1:1 chat, or None when the store cannot say (its database is away).
+
+        Teams gives back the existing chat when asked to create it again, so an outage
+        costs one call; failing here would drop the queued warning for good.
+        """
+        try:
+            return await self.references.get(*key)
+        except Exception as exc:
+            log.error("teams.reference_not_read", error=type(exc).__name__)
+            return None
+
+    async def _forget(self, key: tuple[str, str]) -> None:
+        try:
+            await self.references.forget(*key)
+        except Exception as exc:  # the stale chat is tried once more next time: harmless
+            log.error("teams.reference_not_forgotten", error=type(exc).__name__)
+
     async def _save_created(self, key: tuple[str, str]) -> None:
         ref = self._unsaved.get(key)
         if ref is None:
@@ -309,7 +327,7 @@ class Messenger:
         """
         if poster.aad_object_id and poster.tenant_id:
             key = (poster.tenant_id, poster.aad_object_id)
-            known = self._unsaved.get(key) or await self.references.get(*key)
+            known = self._unsaved.get(key) or await self._remembered(key)
             # A remembered conversation can go stale (the app was removed): then ask
             # for a new one once before falling back.
             # With none remembered, look again under the per-poster lock: a warning sent a
@@ -329,7 +347,7 @@ class Messenger:
                         self.failed += 1
                         return "failed"
                     self._unsaved.pop(key, None)
-                    await self.references.forget(*key)
+                    await self._forget(key)
         try:
             await self.reply_with_mention(poster, origin)
         except SendFailed:

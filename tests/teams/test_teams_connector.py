@@ -191,3 +191,31 @@ async def test_no_app_id_sends_no_token(connector: FakeBotConnector) -> None:
     finally:
         await m.close()
     assert connector.calls[0].authorization == ""
+
+
+class UnreadableReferences(MemoryReferenceStore):
+    """The database holding personal-chat references is away (restarting)."""
+
+    async def get(self, tenant_id: str, user_id: str) -> Any:
+        raise ConnectionRefusedError("database away")
+
+    async def put(self, ref: Any) -> None:
+        raise ConnectionRefusedError("database away")
+
+    async def forget(self, tenant_id: str, user_id: str) -> None:
+        raise ConnectionRefusedError("database away")
+
+
+async def test_a_database_outage_still_warns_by_asking_teams_for_the_chat(
+    messenger: Messenger, connector: FakeBotConnector
+) -> None:
+    # A warning that failed here would be dropped by the queue: lost, not retried.
+    messenger.references = UnreadableReferences()
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "x"}]}
+    outcome = await messenger.warn_privately(POSTER, origin(connector), card, summary="Check this")
+    assert outcome == "personal"
+    # Teams gives back the poster's existing 1:1 chat when asked to create it again.
+    assert [c.path for c in connector.calls] == [
+        "/v3/conversations",
+        f"/v3/conversations/a:personal-{POSTER.aad_object_id}/activities",
+    ]
