@@ -10,6 +10,9 @@ from discretion.engine import Engine
 
 __all__ = ["need_service"]
 
+# Captures the Slack and Teams suites' logs for the leak check in test_privacy.py.
+pytest_plugins = ["logleaks"]
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
