@@ -632,7 +632,7 @@ async def run_replicas(
                 fake.release()
                 # One Slack event to each replica while down, answered before anything comes
                 # back: with Redis away it cannot be queued, so it must not be a 2xx.
-                probes = []
+                probes: list[tuple[str, dict]] = []
                 for _ in range(2):
                     key, body = make(SLACK, total + burst + len(probes))
                     sent_at[SLACK][key] = time.monotonic()
