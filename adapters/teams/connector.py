@@ -107,7 +107,6 @@ class Messenger:
         self._creating: dict[tuple[str, str], asyncio.Lock] = {}
         # Chats just created whose reference is still being written to the store.
         self._unsaved: dict[tuple[str, str], PersonalConversation] = {}
-        self._saving: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.failed = 0
 
@@ -116,14 +115,8 @@ class Messenger:
         """Calls sent again after a 429, a 5xx or a lost connection."""
         return self.http.retries
 
-    async def saved(self) -> None:
-        """Wait until the chats just created are saved (or failed to be)."""
-        while self._saving:
-            await asyncio.gather(*self._saving, return_exceptions=True)
-
     async def close(self) -> None:
-        """Finish saving chats just created, then close the HTTP session (at server shutdown)."""
-        await self.saved()
+        """Close the HTTP session (at server shutdown)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -313,16 +306,6 @@ class Messenger:
         except Exception as exc:  # the stale chat is tried once more next time: harmless
             log.error("teams.reference_not_forgotten", error=type(exc).__name__)
 
-    def _save_later(self, key: tuple[str, str]) -> None:
-        # Not awaited: the caller marks the warning sent next, and until that mark a replica
-        # killed is one whose work is claimed and warned again. The window stays the one
-        # round trip to Teams, not a database write too. Until saved, _unsaved holds it.
-        if key not in self._unsaved:
-            return
-        task = asyncio.create_task(self._save_created(key))
-        self._saving.add(task)
-        task.add_done_callback(self._saving.discard)
-
     async def _save_created(self, key: tuple[str, str]) -> None:
         ref = self._unsaved.get(key)
         if ref is None:
@@ -357,7 +340,7 @@ class Messenger:
                             ref.service_url, ref.conversation_id, card, summary=summary
                         )
                     finally:
-                        self._save_later(key)
+                        await self._save_created(key)
                     return "personal"
                 except SendFailed as exc:
                     if exc.status not in NOT_REACHABLE_STATUSES:

@@ -96,7 +96,6 @@ class TeamsServer:
         await self.services.work.join()
         if self.handler.work is not self.services.work:
             await self.handler.work.join()
-        await self.handler.messenger.saved()  # new chats are saved after the warning
 
     async def close(self) -> None:
         await self.session.close()

@@ -7,7 +7,6 @@ credentials give, and the retry rules, against the fake connector on 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -220,36 +219,3 @@ async def test_a_database_outage_still_warns_by_asking_teams_for_the_chat(
         "/v3/conversations",
         f"/v3/conversations/a:personal-{POSTER.aad_object_id}/activities",
     ]
-
-
-class SlowReferences(MemoryReferenceStore):
-    """A database that takes its time to save (a busy PostgreSQL)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-
-    async def put(self, ref: Any) -> None:
-        await self.gate.wait()
-        await super().put(ref)
-
-
-async def test_the_warning_is_done_before_the_new_chat_is_saved(
-    messenger: Messenger, connector: FakeBotConnector
-) -> None:
-    # The caller marks the warning sent when this returns: a replica killed before that
-    # mark has its work claimed and warned again, so no database write may come first.
-    store = messenger.references = SlowReferences()
-    card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "x"}]}
-    sending = messenger.warn_privately(POSTER, origin(connector), card, summary="Check this")
-    assert await asyncio.wait_for(sending, 10) == "personal"  # the timeout only stops a hang
-    assert await store.get(TENANT, POSTER.aad_object_id) is None
-    # A second warning meanwhile uses the chat just made, not a new one.
-    again = await messenger.warn_privately(POSTER, origin(connector), card, summary="Check this")
-    assert again == "personal"
-    assert len(connector.created()) == 1
-    # Saved once the database answers; shutting down waits for it.
-    store.gate.set()
-    await messenger.close()
-    saved = await store.get(TENANT, POSTER.aad_object_id)
-    assert saved is not None and saved.conversation_id == f"a:personal-{POSTER.aad_object_id}"
