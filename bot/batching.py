@@ -9,6 +9,7 @@ message at once (a batch of one) and a busy one keeps up.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 from discretion import metrics
@@ -25,24 +26,44 @@ class AssessBatcher:
         self.services = services
         self.memory = memory
         self.max_batch = max_batch
-        self._waiting: list[tuple[Message, asyncio.Future[Assessment]]] = []
+        # Waiting messages per platform, each in arrival order (so a thread's messages are
+        # read in the order they were posted).
+        self._waiting: dict[str, deque[tuple[Message, asyncio.Future[Assessment]]]] = {}
         self._running: asyncio.Task[None] | None = None
 
     async def assess(self, message: Message) -> Assessment:
         """The assessment of one message, made in a batch with whatever else is waiting."""
         future: asyncio.Future[Assessment] = asyncio.get_running_loop().create_future()
-        self._waiting.append((message, future))
+        self._waiting.setdefault(message.platform, deque()).append((message, future))
         if self._running is None or self._running.done():
             self._running = asyncio.create_task(self._drain())
         return await future
 
+    def _take(self) -> list[tuple[Message, asyncio.Future[Assessment]]]:
+        """The next batch, taken in turn from each platform's waiting messages.
+
+        Under overload each platform gets an equal share of the model, however many
+        messages it has waiting: a flood in one must not hold up warnings in another.
+        """
+        batch: list[tuple[Message, asyncio.Future[Assessment]]] = []
+        while len(batch) < self.max_batch and self._waiting:
+            for platform in list(self._waiting):
+                queue = self._waiting[platform]
+                batch.append(queue.popleft())
+                if not queue:
+                    del self._waiting[platform]
+                if len(batch) == self.max_batch:
+                    break
+        # Next time, start with the platform after the last one served.
+        if batch and batch[-1][0].platform in self._waiting:
+            last = batch[-1][0].platform
+            self._waiting[last] = self._waiting.pop(last)
+        return batch
+
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         while self._waiting:
-            batch, self._waiting = (
-                self._waiting[: self.max_batch],
-                self._waiting[self.max_batch :],
-            )
+            batch = self._take()
             messages = [m for m, _ in batch]
             engine = self.services.engine  # read once: a reload may swap it
             try:
