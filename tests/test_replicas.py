@@ -30,9 +30,8 @@ def _need_services() -> None:
     need_service("Redis", "127.0.0.1", 6379)
 
 
-async def test_a_killed_replica_loses_no_event_and_none_is_warned_twice() -> None:
-    """A random kill: the replica may or may not hold work when it dies."""
-    _need_services()
+async def _run_with_kill(**options: object):
+    """A short mixed run with replica 2 SIGKILLed at 3 s; checks nothing accepted was lost."""
     outcome = await run_replicas(
         rate=20,
         duration=6,
@@ -41,17 +40,26 @@ async def test_a_killed_replica_loses_no_event_and_none_is_warned_twice() -> Non
         claim_seconds=CLAIM_SECONDS,
         burst=30,
         teams_share=TEAMS_SHARE,
+        **options,
     )
     assert outcome.killed_at is not None
-    assert outcome.slack.sent > 0 and outcome.teams.sent > 0
+    assert outcome.slack.accepted > 0 and outcome.teams.accepted > 0
     assert outcome.not_accepted == 0
     assert outcome.accepted == outcome.sent
-    assert outcome.lost == []
-    assert outcome.teams.lost == []
+    assert outcome.lost == []  # both platforms together
     assert outcome.spec_violations == 0
-    if outcome.twice:
-        # Known gap (issue 7, still open): delivery is at-least-once. A poster warned twice
-        # is reported here as an expected failure, never hidden, until it is exactly-once.
+    return outcome
+
+
+async def test_a_killed_replica_loses_no_event_and_none_is_warned_twice() -> None:
+    """A random kill: the replica may or may not hold work when it dies."""
+    _need_services()
+    outcome = await _run_with_kill()
+    if outcome.twice:  # both platforms together
+        # Known limit: delivery is at-least-once. A replica killed after Slack or Teams took
+        # a warning but before it was marked sent leaves it to be sent again: neither API
+        # can be asked whether it already has it. Reported as an expected failure, never
+        # hidden.
         pytest.xfail(f"{len(outcome.twice)} poster(s) warned twice after the kill")
     assert len(outcome.latencies_ms) == outcome.accepted
 
@@ -59,26 +67,10 @@ async def test_a_killed_replica_loses_no_event_and_none_is_warned_twice() -> Non
 async def test_work_held_by_a_killed_replica_is_claimed_and_warned_once() -> None:
     """A rigged kill: cut off from Slack, the replica surely dies holding accepted work."""
     _need_services()
-    outcome = await run_replicas(
-        rate=20,
-        duration=6,
-        kill_at=3,
-        drain=20,
-        claim_seconds=CLAIM_SECONDS,
-        burst=30,
-        black_hole=True,
-        teams_share=TEAMS_SHARE,
-    )
-    assert outcome.killed_at is not None
+    outcome = await _run_with_kill(black_hole=True)
     # It died with warnings that never reached Slack, nor Teams.
     assert outcome.slack.swallowed >= 1
     assert outcome.teams.swallowed >= 1
-    assert outcome.not_accepted == 0
-    assert outcome.accepted == outcome.sent
-    assert outcome.slack.accepted > 0 and outcome.teams.accepted > 0
-    assert outcome.lost == []
-    assert outcome.teams.lost == []
-    assert outcome.spec_violations == 0
     # Slack: its work was warned for only after the survivor claimed it: the claim path ran.
     assert max(outcome.slack.latencies_ms) >= CLAIM_SECONDS * 1000 * 0.9
     # Teams: each activity the dead replica was warning for when cut off got its one card
