@@ -16,7 +16,9 @@ from discretion import metrics
 from discretion.assessment import Assessment
 from discretion.message import Message
 
-MAX_BATCH = 16
+# Under overload, batches of 32 gave two replicas on two cores 188 mixed events a second
+# against 144 with 16 (bench/replicas_load.py); 64 gained nothing and waited longer.
+MAX_BATCH = 32
 
 
 class AssessBatcher:

@@ -85,7 +85,7 @@ class SlackAdapter:
         # Remembered features of recent messages per conversation (never text), so that
         # details spread over several messages are caught; the core decides what is kept.
         # Slack's own queue rather than the shared one: its few workers would cap a batch at
-        # four messages, and batches of about sixteen are what let a busy workspace keep up.
+        # four messages, and full batches are what let a busy workspace keep up.
         self.work = queue_from_env(maxsize=QUEUE_SIZE, workers=WORKERS)
         self.work.register(MESSAGE_JOB, self._queued_message)
         self._channel_names: dict[str, tuple[float, str | None]] = {}
