@@ -63,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,10 +373,14 @@ async def run_replicas(
     restart_at: float | None = None,
     down: float = 2.0,
     teams_share: float = 0.0,
+    teams_posters: int = 0,
 ) -> Outcome:
     """Run the two-replica load; SIGKILL replica 2 at ``kill_at`` seconds (None: no kill).
 
     ``teams_share`` of the events (0 to 1) are Teams activities, the rest Slack events.
+    ``teams_posters``: how many people post them, in turn (0: a new poster each time, so
+    every card first opens a 1:1 chat; the worst case). With a pool, most cards go to a
+    chat the server already knows, as when the same staff post all day.
     ``burst`` events are posted to replica 2 all at once just before the kill.
     ``black_hole`` cuts replica 2 off from the fake Slack and Bot Connector shortly
     before the kill and kills it only once a warning of its own is stuck (one of each
@@ -490,6 +495,8 @@ async def run_replicas(
                     body = event(i, rng)
                     return body["event"]["user"], body
                 body = activity(template, i, connector.url, rng)
+                if teams_posters:
+                    body["from"]["aadObjectId"] = str(uuid.UUID(int=(i % teams_posters) + 1))
                 poster_of[body["from"]["aadObjectId"]] = body["id"]
                 return body["id"], body
 
@@ -767,6 +774,12 @@ def main() -> int:
         default=0.5,
         help="fraction of the events that are Teams activities (0.5; 0: Slack only)",
     )
+    parser.add_argument(
+        "--teams-posters",
+        type=int,
+        default=0,
+        help="people posting the Teams activities in turn (0: a new one each time, the worst case)",
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending (60)")
     parser.add_argument(
         "--kill-at",
@@ -815,6 +828,7 @@ def main() -> int:
             restart_at=args.restart_at if args.restart else None,
             down=args.down,
             teams_share=args.teams_share,
+            teams_posters=args.teams_posters,
         )
     )
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -319,10 +320,18 @@ class Messenger:
                 del self._unsaved[key]
 
     async def warn_privately(
-        self, poster: Poster, origin: Origin, card: dict[str, Any], *, summary: str
+        self,
+        poster: Poster,
+        origin: Origin,
+        card: dict[str, Any],
+        *,
+        summary: str,
+        on_sent: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """Send the warning card to the poster's 1:1 chat, else the no-data fallback.
 
+        ``on_sent`` runs the moment Teams has taken the card (or the fallback), before any
+        bookkeeping, so the shared queue can record it with the least time in between.
         Returns "personal", "fallback" or "failed" (what happened, for logs and tests).
         """
         if poster.aad_object_id and poster.tenant_id:
@@ -339,6 +348,8 @@ class Messenger:
                         await self.send_card(
                             ref.service_url, ref.conversation_id, card, summary=summary
                         )
+                        if on_sent is not None:
+                            await on_sent()
                     finally:
                         await self._save_created(key)
                     return "personal"
@@ -353,6 +364,8 @@ class Messenger:
         except SendFailed:
             self.failed += 1
             return "failed"
+        if on_sent is not None:
+            await on_sent()
         return "fallback"
 
     async def reply_with_mention(self, poster: Poster, origin: Origin) -> None:

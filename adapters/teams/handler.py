@@ -203,10 +203,9 @@ class TeamsHandler:
             ),
             card,
             summary=notice.headline,
-        )
-        if done_key and outcome != "failed":
             # First thing after Teams took it: the window for a second warning is one round trip.
-            await self.work.mark_done(done_key)
+            on_sent=(lambda: self.work.mark_done(done_key)) if done_key else None,
+        )
         self._count(f"warned_{outcome}")
         if outcome == "personal":  # only then did the poster get the card and its buttons
             await warnings_log.note_warning(
