@@ -82,6 +82,10 @@ class WorkQueue:
         if self._queue is not None:
             await self._queue.join()
 
+    async def close(self) -> None:
+        """Stop (there are no connections to let go of), as a shared queue's ``close``."""
+        await self.stop()
+
     async def stop(self) -> None:
         """Finish accepted work, then stop the workers."""
         if self._queue is None:
@@ -110,6 +114,27 @@ class WorkQueue:
                 queue.task_done()
 
 
+async def queue_once(work: Any, dedupe: Any, kind: str, payload: dict[str, Any], key: str) -> bool:
+    """Queue a job given as data unless ``key`` was seen before; False for a repeat.
+
+    A shared queue marks and queues in one Redis step (``submit_once``): a replica killed
+    between the two must not leave the platform's retry dropped as a repeat. Otherwise
+    ``dedupe`` is asked first; a de-duplication store that is down counts as "first
+    time", since a repeated warning is better than a missed one.
+    """
+    shared = getattr(work, "submit_once", None)
+    if shared is not None:
+        return bool(await shared(kind, payload, key))
+    try:
+        first = bool(await dedupe.first_time(key))
+    except Exception as exc:
+        log.error("work.dedupe_unavailable", error=type(exc).__name__)
+        first = True
+    if first:
+        await work.submit_event(kind, payload)
+    return first
+
+
 def queue_from_env(maxsize: int = 10_000, workers: int = 4, *, stream: str | None = None) -> Any:
     """A Redis Streams queue when ``REDIS_URL`` and ``DISCRETION_QUEUE=redis`` are set, else this one.
 
@@ -122,8 +147,5 @@ def queue_from_env(maxsize: int = 10_000, workers: int = 4, *, stream: str | Non
     if url and os.environ.get(QUEUE_ENV, "").strip().lower() == "redis":
         from discretion.work_redis import RedisStreamQueue
 
-        queue = RedisStreamQueue.from_env(url, maxsize=maxsize, workers=workers)
-        if stream:
-            queue.stream = stream  # set before start(), so the group is made on this stream
-        return queue
+        return RedisStreamQueue.from_env(url, maxsize=maxsize, workers=workers, stream=stream)
     return WorkQueue(maxsize=maxsize, workers=workers)

@@ -126,7 +126,9 @@ class RedisStreamQueue:
         self._local: set[asyncio.Task[None]] = set()
 
     @classmethod
-    def from_env(cls, url: str, *, maxsize: int = 10_000, workers: int = 4) -> RedisStreamQueue:
+    def from_env(
+        cls, url: str, *, maxsize: int = 10_000, workers: int = 4, stream: str | None = None
+    ) -> RedisStreamQueue:
         """A queue on ``url``; refuses to start without ``DISCRETION_SECRET_KEY`` (see module doc)."""
         if not os.environ.get(KEY_ENV):
             raise RuntimeError(
@@ -138,7 +140,14 @@ class RedisStreamQueue:
             url, socket_timeout=10, socket_connect_timeout=5, max_connections=workers + 32
         )
         claim = float(os.environ.get("DISCRETION_QUEUE_CLAIM_SECONDS", "60"))
-        return cls(client, queue_key(), maxsize=maxsize, workers=workers, claim_after_seconds=claim)
+        return cls(
+            client,
+            queue_key(),
+            maxsize=maxsize,
+            workers=workers,
+            stream=stream or STREAM,
+            claim_after_seconds=claim,
+        )
 
     # --- the WorkQueue interface ------------------------------------------------------
 

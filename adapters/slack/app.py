@@ -35,7 +35,7 @@ from discretion.logs import get_logger
 from discretion.notice import build_notice
 from discretion.warnings_log import new_warning_id, note_warning
 from discretion.web.links import report_link
-from discretion.work import queue_from_env
+from discretion.work import queue_from_env, queue_once
 
 log = get_logger("discretion.adapters.slack")
 
@@ -131,18 +131,6 @@ class SlackAdapter:
         metrics.EVENTS_RECEIVED.labels("slack").inc()
         event = body.get("event") or {}
         key = body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts')}"
-        # A shared queue marks the event seen as it queues it, in one step (below).
-        submit_once = getattr(self.work, "submit_once", None)
-        if submit_once is None:
-            try:
-                first = await self.dedupe.first_time(f"slack:{key}")
-            except Exception as exc:  # a shared store being down: better a repeat than a miss
-                log.error("slack.dedupe_unavailable", error=type(exc).__name__)
-                first = True
-            if not first:
-                self.counters.duplicates += 1
-                log.info("slack.duplicate", event_id=key)
-                return
         found = from_event(event, team_id=body.get("team_id"))
         if isinstance(found, Skip):
             self.counters.skipped += 1
@@ -152,12 +140,8 @@ class SlackAdapter:
             self.counters.skipped += 1
             return
         payload = {"event": event, "team_id": body.get("team_id"), "event_id": key}
-        if submit_once is None:
-            await self.work.submit_event(MESSAGE_JOB, payload)
-        elif not await submit_once(MESSAGE_JOB, payload, f"slack:{key}"):
-            # Seen and queued before (Slack's retry): a replica killed between marking an
-            # event seen and queueing it would otherwise have the retry dropped and lost.
-            self.counters.duplicates += 1
+        if not await queue_once(self.work, self.dedupe, MESSAGE_JOB, payload, f"slack:{key}"):
+            self.counters.duplicates += 1  # Slack's retry of an event already queued
             log.info("slack.duplicate", event_id=key)
 
     async def _queued_message(self, payload: dict[str, Any]) -> None:

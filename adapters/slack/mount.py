@@ -88,7 +88,7 @@ def _startup(adapter: SlackAdapter, config: SlackSettings) -> Any:
 
 def _drain(adapter: SlackAdapter) -> Any:
     async def drain_slack(_: web.Application) -> None:
-        await adapter.work.stop()
+        await adapter.work.close()
 
     return drain_slack
 

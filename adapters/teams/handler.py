@@ -41,6 +41,7 @@ from discretion.assessment import Assessment
 from discretion.dedupe import Deduplicator
 from discretion.logs import get_logger
 from discretion.notice import build_notice
+from discretion.work import queue_once
 
 log = get_logger("discretion.adapters.teams")
 
@@ -127,27 +128,16 @@ class TeamsHandler:
         if not text.strip() and not found.file_names:
             self._count("empty")
             return
-        key = _dedupe_key(found, activity)
-        # A shared queue marks the activity seen as it queues it, in one step (below).
-        submit_once = getattr(self.work, "submit_once", None)
-        if submit_once is None and not await self.dedupe.first_time(key):
-            self._count("duplicate")
-            log.info("teams.duplicate", activity_id=found.activity_id)
-            return
         mode = self.services.settings.channels.mode_for(*found.policy_names)
         if mode == "ignore":
             self._count("ignored_channel")
             return
+        key = _dedupe_key(found, activity)
         # The key rides along: the "warned" mark must be the same whichever replica runs it.
         payload = {"message": found.to_data(), "quiet": mode == "quiet", "key": key}
-        if submit_once is None:
-            self._count("queued")
-            await self.work.submit_event(MESSAGE_JOB, payload)
-        elif await submit_once(MESSAGE_JOB, payload, key):
+        if await queue_once(self.work, self.dedupe, MESSAGE_JOB, payload, key):
             self._count("queued")
         else:
-            # Seen and queued before (a redelivery): a replica killed between marking it
-            # seen and queueing it would otherwise have the redelivery dropped and lost.
             self._count("duplicate")
             log.info("teams.duplicate", activity_id=found.activity_id)
 
@@ -284,10 +274,6 @@ class TeamsHandler:
 
     async def on_card_action(self, activity: Activity) -> None:
         key = f"teams:action:{activity.id}"
-        submit_once = getattr(self.work, "submit_once", None)
-        if submit_once is None and not await self.dedupe.first_time(key):
-            self._count("duplicate")
-            return
         await self.remember_personal(activity)
         service_url = activity.service_url or ""
         conversation_id = activity.conversation.id if activity.conversation else ""
@@ -296,7 +282,7 @@ class TeamsHandler:
         try:
             action = WarningRef.from_value(activity.value)[0]
         except BadRef as exc:
-            if submit_once is not None and not await self.dedupe.first_time(key):
+            if not await self.dedupe.first_time(key):
                 self._count("duplicate")  # nothing is queued for it: the plain check suffices
                 return
             log.warning("teams.bad_card_action", reason=str(exc), activity_id=activity.id)
@@ -317,10 +303,7 @@ class TeamsHandler:
             "conversation_id": conversation_id,
             "key": key,
         }
-        if submit_once is None:
-            self._count(f"action_{action}")
-            await self.work.submit_event(ACTION_JOB, payload)
-        elif await submit_once(ACTION_JOB, payload, key):
+        if await queue_once(self.work, self.dedupe, ACTION_JOB, payload, key):
             self._count(f"action_{action}")
         else:
             self._count("duplicate")
@@ -431,11 +414,7 @@ class TeamsHandler:
             "service_url": activity.service_url or "",
             "conversation_id": activity.conversation.id if activity.conversation else "",
         }
-        submit_once = getattr(self.work, "submit_once", None)
-        if submit_once is not None:
-            await submit_once(WELCOME_JOB, payload, key)
-        elif await self.dedupe.first_time(key):
-            await self.work.submit_event(WELCOME_JOB, payload)
+        await queue_once(self.work, self.dedupe, WELCOME_JOB, payload, key)
 
     async def _queued_welcome(self, payload: dict[str, Any]) -> None:
         """Send the welcome card (the card is made here: every replica has the same settings)."""

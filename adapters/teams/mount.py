@@ -198,7 +198,7 @@ def mount_teams(
 
     async def _drain(_: web.Application) -> None:
         # On shutdown, before the server's own hook stops the engine these jobs assess with.
-        await (work.stop() if shared is None else work.close())
+        await work.close()
 
     app.on_startup.append(_start)
     app.on_shutdown.append(_drain)
