@@ -319,6 +319,7 @@ class RedisStreamQueue:
     async def _settle(self, op: Callable[[], Awaitable[Any]], what: str) -> bool:
         """Run ``op`` until Redis takes it (True), or give up after ``SETTLE_SECONDS``."""
         deadline = time.monotonic() + SETTLE_SECONDS
+        tries = 0
         while True:
             try:
                 await op()
@@ -327,7 +328,9 @@ class RedisStreamQueue:
                 self._failed()
                 if time.monotonic() >= deadline:
                     return False
-                log.warning(f"work.{what}_retry", error=type(exc).__name__)
+                if not tries:  # once, not every RETRY_PAUSE through an outage
+                    log.warning(f"work.{what}_retry", error=type(exc).__name__)
+                tries += 1
                 await asyncio.sleep(RETRY_PAUSE)
 
     async def _read(self, n: int) -> None:
