@@ -15,8 +15,6 @@ executor thread; redis-py's client is thread-safe through its connection pool.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
 from collections.abc import Sequence
@@ -24,6 +22,7 @@ from typing import Any
 
 import redis
 
+from discretion.keyed_names import keyed_names
 from discretion.logs import get_logger
 from discretion.memory import Remembered
 
@@ -80,10 +79,7 @@ class RedisThreadStore:
         self.window_seconds = float(window_seconds)
         self.max_messages = max_messages
         self.prefix = prefix
-        self._names = hmac.new(key, NAME_PURPOSE, hashlib.sha256).digest()
-
-    def _name(self, key: str) -> str:
-        return self.prefix + hmac.new(self._names, key.encode(), hashlib.sha256).hexdigest()[:32]
+        self._name = keyed_names(key, NAME_PURPOSE, prefix, 32)
 
     def recall(self, key: str, now: float) -> Sequence[Remembered]:
         """Unexpired entries for a conversation, oldest first."""

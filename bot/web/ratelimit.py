@@ -7,8 +7,6 @@ guesser twice the attempts. Both implement :class:`SignInLimiter`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 from collections import deque
@@ -21,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from discretion.keyed_names import keyed_names
 from discretion.logs import get_logger
 
 log = get_logger("discretion.web.ratelimit")
@@ -150,13 +149,12 @@ class RedisSignInLimiter:
         self.now = now
         self.prefix = prefix
         raw = secret.encode() if isinstance(secret, str) else secret
-        self._name_key = hmac.new(raw, NAME_PURPOSE, hashlib.sha256).digest()
+        self._name = keyed_names(raw, NAME_PURPOSE, prefix, 40)
         self.fallback = MemorySignInLimiter(attempts, window, lambda: self.now())
 
     def name(self, key: str) -> str:
         """The Redis key for a limiter key: a keyed hash, never the name or address."""
-        digest = hmac.new(self._name_key, key.encode(), hashlib.sha256).hexdigest()
-        return self.prefix + digest[:40]
+        return self._name(key)
 
     async def blocked(self, *keys: str) -> timedelta | None:
         """How long until another try is allowed, or None when any try is allowed now."""
