@@ -37,11 +37,6 @@ class _ReusingFactory(ConnectorFactory):
         client = self.owner.connectors.get(key)
         if client is None:
             client = await self.inner.create(service_url, audience)
-            # One retry policy, the Messenger's (it knows 429 and Retry-After): msrest's
-            # own would retry 5xx three more times underneath it.
-            policy = getattr(client.config, "retry_policy", None)
-            if policy is not None:
-                policy.policy.status_forcelist = set()
             self.owner.connectors[key] = client
         return client
 

@@ -167,7 +167,6 @@ class Messenger:
             self._session = aiohttp.ClientSession(
                 timeout=TIMEOUT,
                 connector=aiohttp.TCPConnector(limit=self.connections),
-                raise_for_status=False,
             )
         return self._session
 
