@@ -36,9 +36,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.bot_connector import FakeBotConnector  # noqa: E402
-from fakes.openid import ISSUER, FakeOpenId  # noqa: E402
+from fakes.openid import FakeOpenId  # noqa: E402
 from loadgen import free_port, percentile, wait_healthy  # noqa: E402
 from messages import nhs_number  # noqa: E402
+from replica_serve import OPENID_ENV  # noqa: E402
 
 APP_ID = "3f1c2a9e-5b7d-4e8f-9a1b-2c3d4e5f6a7b"
 ACTIVITY = (
@@ -60,30 +61,6 @@ def activity(template: dict[str, Any], i: int, service_url: str, rng: random.Ran
     return body
 
 
-# --- the server side (a child process) --------------------------------------------------
-
-
-def serve_child(port: int, metadata_url: str) -> None:
-    """Run the real app with Teams mounted against the fake issuer (in the child)."""
-    from aiohttp import web
-    from fakes.bot_connector import FixedTokenFactory
-
-    from discretion import logs
-    from discretion.adapters.teams.config import TeamsConfig
-    from discretion.adapters.teams.mount import mount_teams
-    from discretion.config import load_settings
-    from discretion.server import SERVICES, create_app
-
-    logs.configure(os.environ.get("DISCRETION_LOG_LEVEL", "WARNING"))
-    settings = load_settings()
-    app = create_app(settings)
-    config = TeamsConfig(
-        app_id=APP_ID, app_password="unused", openid_metadata_url=metadata_url, token_issuer=ISSUER
-    )
-    mount_teams(app, app[SERVICES], config, credentials_factory=FixedTokenFactory(APP_ID))
-    web.run_app(app, host="127.0.0.1", port=port, print=None)
-
-
 # --- the load side -------------------------------------------------------------------------
 
 
@@ -102,8 +79,10 @@ async def run(args: argparse.Namespace) -> int:
     env = {**os.environ, "DISCRETION_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT / "tests")}
     for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "SLACK_BOT_TOKEN"):
         env.pop(name, None)
+    # The real server, with Teams mounted against the fake issuer (bench/replica_serve.py).
+    env[OPENID_ENV] = openid.metadata_url
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(port), openid.metadata_url],
+        [sys.executable, str(ROOT / "bench" / "replica_serve.py"), "--port", str(port)],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -198,9 +177,6 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        serve_child(int(sys.argv[2]), sys.argv[3])
-        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0, help="activities per second (100)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending (60)")
